@@ -1,0 +1,190 @@
+"""Every error aclarifai raises, under one root.
+
+```
+ClarifaiError
+├── ConfigurationError            bad or missing settings (e.g. no PAT), raised before any request
+├── ToolError                     tools and agents
+│   ├── ToolArgumentsError        arguments that fail the tool's JSON schema
+│   └── MaxTurnsExceeded          an Agent ran out of turns
+└── APIError                      anything the API or the network did
+    ├── APIConnectionError        could not talk to the server (DNS, refused, reset, ...)
+    │   └── APITimeoutError       connect, read or total timeout
+    ├── APIResponseValidationError the server answered something the client cannot read
+    ├── StreamError               an error reported inside a stream; ``.partial`` holds what came before
+    └── APIStatusError            an HTTP error status
+        ├── BadRequestError           400
+        ├── AuthenticationError       401
+        ├── PermissionDeniedError     403
+        ├── NotFoundError             404
+        ├── ConflictError             409
+        ├── UnprocessableEntityError  422
+        ├── RateLimitError            429
+        └── InternalServerError       >= 500
+```
+
+Every ``APIError`` carries ``status_code``, ``code`` (the Clarifai status code when there is
+one), ``message``, ``request_id`` and ``body`` (the parsed error body, or an excerpt of the raw
+text). The PAT never appears in any of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClarifaiError",
+    "ConfigurationError",
+    "ConflictError",
+    "InternalServerError",
+    "MaxTurnsExceeded",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "StreamError",
+    "ToolArgumentsError",
+    "ToolError",
+    "UnprocessableEntityError",
+]
+
+
+class ClarifaiError(Exception):
+    """Root of every exception raised by aclarifai."""
+
+
+class ConfigurationError(ClarifaiError):
+    """The client is misconfigured (no PAT, a bad base URL, ...); raised before any request."""
+
+
+class ToolError(ClarifaiError):
+    """Root of the errors raised by tools and agents."""
+
+
+class ToolArgumentsError(ToolError):
+    """Tool arguments failed validation; ``errors`` lists ``(json_path, message)`` pairs."""
+
+    def __init__(self, tool_name: str, errors: list[tuple[str, str]]) -> None:
+        self.tool_name = tool_name
+        self.errors = list(errors)
+        lines = "; ".join(f"{path}: {msg}" for path, msg in self.errors)
+        super().__init__(f"invalid arguments for tool {tool_name!r}: {lines}")
+
+
+class MaxTurnsExceeded(ToolError):
+    """An Agent used all its turns without a final answer; ``result`` holds the partial run."""
+
+    def __init__(self, max_turns: int, result: Any = None) -> None:
+        self.max_turns = max_turns
+        self.result = result
+        super().__init__(f"the agent did not finish within max_turns={max_turns}")
+
+
+class APIError(ClarifaiError):
+    """Something went wrong talking to the API."""
+
+    status_code: int | None
+    code: int | str | None
+    message: str
+    request_id: str | None
+    body: Any
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        code: int | str | None = None,
+        request_id: str | None = None,
+        body: Any = None,
+    ) -> None:
+        self.message = message
+        self.status_code = status_code
+        self.code = code
+        self.request_id = request_id
+        self.body = body
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        parts = []
+        if self.status_code is not None:
+            parts.append(f"HTTP {self.status_code}")
+        if self.code is not None:
+            parts.append(f"code {self.code}")
+        head = ", ".join(parts)
+        text = f"{head}: {self.message}" if head else self.message
+        if self.request_id:
+            text += f" (request id {self.request_id})"
+        return text
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+
+class APIConnectionError(APIError):
+    """The request could not reach the server, or the connection broke."""
+
+
+class APITimeoutError(APIConnectionError):
+    """A connect, read or total timeout expired."""
+
+
+class APIResponseValidationError(APIError):
+    """The server's answer could not be read (bad JSON, wrong content type, empty body...)."""
+
+    def __init__(self, message: str, *, partial: Any = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.partial = partial
+
+
+class StreamError(APIError):
+    """The server reported an error inside a stream; ``partial`` is what was assembled before."""
+
+    def __init__(self, message: str, *, partial: Any = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.partial = partial
+
+
+class APIStatusError(APIError):
+    """The server answered with an HTTP error status."""
+
+    def __init__(self, message: str, *, status_code: int, **kwargs: Any) -> None:
+        super().__init__(message, status_code=status_code, **kwargs)
+        self.status_code: int = status_code
+
+
+class BadRequestError(APIStatusError):
+    """HTTP 400: the request is malformed or the parameters are invalid."""
+
+
+class AuthenticationError(APIStatusError):
+    """HTTP 401: the PAT is missing, invalid or not found."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """HTTP 403: the PAT lacks a scope or the model is not shared with you."""
+
+
+class NotFoundError(APIStatusError):
+    """HTTP 404: the model (or endpoint) does not exist."""
+
+
+class ConflictError(APIStatusError):
+    """HTTP 409: a conflicting request; retried by default."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """HTTP 422: the request was well-formed but could not be processed."""
+
+
+class RateLimitError(APIStatusError):
+    """HTTP 429: the account is throttled; retried with backoff by default."""
+
+
+class InternalServerError(APIStatusError):
+    """HTTP 5xx: the server or the model failed."""
