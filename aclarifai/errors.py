@@ -2,7 +2,8 @@
 
 ```
 ClarifaiError
-├── ConfigurationError            bad or missing settings (e.g. no PAT), raised before any request
+├── ConfigurationError            bad or missing settings, raised before any request
+│   └── MissingAPIKeyError        no PAT (also an AuthenticationError)
 ├── ToolError                     tools and agents
 │   ├── ToolArgumentsError        arguments that fail the tool's JSON schema
 │   └── MaxTurnsExceeded          an Agent ran out of turns
@@ -44,6 +45,7 @@ __all__ = [
     "ConflictError",
     "InternalServerError",
     "MaxTurnsExceeded",
+    "MissingAPIKeyError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -164,6 +166,13 @@ class BadRequestError(APIStatusError):
 
 class AuthenticationError(APIStatusError):
     """HTTP 401: the PAT is missing, invalid or not found."""
+
+
+class MissingAPIKeyError(ConfigurationError, AuthenticationError):
+    """No PAT was given or found in the environment; raised before any request is sent."""
+
+    def __init__(self, message: str) -> None:
+        APIError.__init__(self, message)
 
 
 class PermissionDeniedError(APIStatusError):

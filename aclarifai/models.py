@@ -1,0 +1,82 @@
+"""Model references: every form users write, normalised to Clarifai's canonical model URL.
+
+Accepted forms (IDs are case-sensitive and kept as written):
+
+- ``https://clarifai.com/{user}/{app}/models/{model}`` (canonical), also with ``www.``, without
+  the scheme, with ``http://``, a trailing ``/`` or a query string such as ``?tab=versions``
+- the same with ``/versions/{version}`` to pin a version
+- ``{user}/{app}/models/{model}[/versions/{version}]`` (short form)
+- ``openai/<any form above>`` (LiteLLM's ``openai/`` provider prefix)
+- ``clarifai/{user}.{app}.{model}`` (LiteLLM's ``clarifai/`` provider form)
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+
+__all__ = ["resolve_model"]
+
+_ID = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
+_PATH = re.compile(
+    rf"^(?P<user>{_ID})/(?P<app>{_ID})/models/(?P<model>{_ID})"
+    rf"(?:/versions/(?P<version>{_ID}))?/?$"
+)
+_DOTTED = re.compile(r"^(?P<user>[A-Za-z0-9_\-]+)\.(?P<app>[A-Za-z0-9_\-]+)\.(?P<model>[A-Za-z0-9_.\-]+)$")
+_HOST = re.compile(r"^(?:https?://)?(?:www\.)?(?P<host>[A-Za-z0-9.\-]+(?::\d+)?)/(?P<path>.*)$")
+
+_ACCEPTED = """accepted model forms:
+  https://clarifai.com/{user}/{app}/models/{model}[/versions/{version}]
+  {user}/{app}/models/{model}[/versions/{version}]
+  openai/https://clarifai.com/{user}/{app}/models/{model}
+  clarifai/{user}.{app}.{model}"""
+
+
+def _ui_host() -> str:
+    ui = os.environ.get("CLARIFAI_UI", "https://clarifai.com").rstrip("/")
+    if "://" not in ui:
+        ui = "https://" + ui
+    return ui
+
+
+def resolve_model(ref: str) -> str:
+    """Return the canonical Clarifai model URL for any accepted model reference.
+
+    >>> resolve_model("clarifai/openai.chat-completion.gpt-oss-20b")
+    'https://clarifai.com/openai/chat-completion/models/gpt-oss-20b'
+
+    Raises ``ValueError`` listing the accepted forms for anything else.
+    """
+    if not isinstance(ref, str):
+        raise ValueError(f"model must be a string, got {type(ref).__name__}.\n{_ACCEPTED}")
+    return _resolve(ref, _ui_host())
+
+
+@functools.lru_cache(maxsize=512)
+def _resolve(ref: str, ui: str) -> str:
+    text = ref.strip()
+    for prefix in ("openai/", "clarifai/"):
+        if text.startswith(prefix) and not _PATH.match(text):
+            rest = text[len(prefix) :]
+            if prefix == "clarifai/" and (m := _DOTTED.match(rest)):
+                return f"{ui}/{m['user']}/{m['app']}/models/{m['model']}"
+            text = rest
+            break
+    text = text.split("?", 1)[0].split("#", 1)[0]
+    path = text
+    if (m := _HOST.match(text)) and "." in m["host"]:
+        host = m["host"].lower()
+        ui_host = ui.split("://", 1)[1].lower()
+        if host.removeprefix("www.") not in ("clarifai.com", ui_host.removeprefix("www.")):
+            raise ValueError(f"not a Clarifai model URL: {ref!r} (unknown host {host!r}).\n{_ACCEPTED}")
+        path = m["path"]
+    elif text.startswith(("http://", "https://")):
+        raise ValueError(f"not a Clarifai model URL: {ref!r}.\n{_ACCEPTED}")
+    m = _PATH.match(path)
+    if m is None:
+        raise ValueError(f"unrecognised model reference {ref!r}.\n{_ACCEPTED}")
+    url = f"{ui}/{m['user']}/{m['app']}/models/{m['model']}"
+    if m["version"]:
+        url += f"/versions/{m['version']}"
+    return url

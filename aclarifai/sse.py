@@ -1,0 +1,196 @@
+"""Server-sent events: bytes in, events out. No I/O, no asyncio.
+
+Follows the WHATWG event-stream interpretation rules
+(https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation):
+lines end in ``\\r\\n``, ``\\r`` or ``\\n``, split on bytes and decoded as UTF-8 only once whole
+(so a multi-byte character or a ``\\r\\n`` pair cut by the network is handled); ``:`` lines are
+comments; ``data`` lines accumulate and join with ``\\n``; ``event``, ``id`` and ``retry`` are kept;
+a blank line dispatches. One deliberate difference: ``flush()`` at end of body dispatches a
+pending event that was never terminated by a blank line, because several real servers end that way.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .errors import APIResponseValidationError
+
+__all__ = ["DEFAULT_MAX_LINE_SIZE", "SSEDecoder", "ServerSentEvent"]
+
+DEFAULT_MAX_LINE_SIZE = 8 * 1024 * 1024
+_NEWLINES = re.compile(rb"\r\n|\r|\n")
+_BOM = b"\xef\xbb\xbf"
+
+
+class ServerSentEvent:
+    """One dispatched event: ``event`` type (default ``"message"``), ``data``, ``id``, ``retry``."""
+
+    __slots__ = ("data", "event", "id", "retry")
+
+    def __init__(
+        self, data: str, event: str = "message", id: str = "", retry: int | None = None
+    ) -> None:
+        self.data = data
+        self.event = event
+        self.id = id
+        self.retry = retry
+
+    def __repr__(self) -> str:
+        return (
+            f"ServerSentEvent(event={self.event!r}, data={self.data!r}, id={self.id!r}, "
+            f"retry={self.retry!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ServerSentEvent):
+            return NotImplemented
+        return (self.data, self.event, self.id, self.retry) == (
+            other.data,
+            other.event,
+            other.id,
+            other.retry,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _excerpt(raw: bytes, limit: int = 120) -> str:
+    text = raw[:limit].decode("utf-8", "backslashreplace")
+    return text + ("..." if len(raw) > limit else "")
+
+
+class SSEDecoder:
+    """Incremental event-stream decoder: ``feed(bytes) -> [events]``, then ``flush()`` at the end."""
+
+    __slots__ = (
+        "_data",
+        "_event",
+        "_last_id",
+        "_max_line_size",
+        "_pending",
+        "_pending_size",
+        "_retry",
+        "_skip_lf",
+        "_started",
+    )
+
+    def __init__(self, max_line_size: int = DEFAULT_MAX_LINE_SIZE) -> None:
+        self._max_line_size = max_line_size
+        self._pending: list[bytes] = []  # pieces of a line not yet terminated
+        self._pending_size = 0
+        self._skip_lf = False  # the last chunk ended in "\r": a leading "\n" belongs to it
+        self._started = False
+        self._data: list[str] = []
+        self._event = ""
+        self._last_id = ""
+        self._retry: int | None = None
+
+    @property
+    def last_event_id(self) -> str:
+        return self._last_id
+
+    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+        """Consume the next bytes of the body; return the events they complete, in order."""
+        if self._skip_lf and chunk:
+            self._skip_lf = False
+            if chunk[0] == 0x0A:
+                chunk = chunk[1:]
+        if not chunk:
+            return []
+        if b"\r" in chunk:
+            lines = _NEWLINES.split(chunk)
+            self._skip_lf = chunk[-1] == 0x0D
+        else:
+            lines = chunk.split(b"\n")
+        tail = lines.pop()
+        events: list[ServerSentEvent] = []
+        if lines:
+            if self._pending:
+                self._pending.append(lines[0])
+                lines[0] = b"".join(self._pending)
+                self._pending.clear()
+                self._pending_size = 0
+            for line in lines:
+                if len(line) > self._max_line_size:
+                    self._line_too_long(len(line))
+                event = self._process(line)
+                if event is not None:
+                    events.append(event)
+        if tail:
+            self._pending.append(tail)
+            self._pending_size += len(tail)
+            if self._pending_size > self._max_line_size:
+                self._line_too_long(self._pending_size)
+        return events
+
+    def flush(self) -> list[ServerSentEvent]:
+        """End of body: process an unterminated last line and dispatch a pending event."""
+        events: list[ServerSentEvent] = []
+        self._skip_lf = False
+        if self._pending:
+            line = b"".join(self._pending)
+            self._pending.clear()
+            self._pending_size = 0
+            event = self._process(line)
+            if event is not None:
+                events.append(event)
+        event = self._process(b"")
+        if event is not None:
+            events.append(event)
+        return events
+
+    def _line_too_long(self, size: int) -> None:
+        self._pending.clear()
+        self._pending_size = 0
+        raise APIResponseValidationError(
+            f"event-stream line of at least {size} bytes exceeds the limit of "
+            f"{self._max_line_size} bytes (max_line_size)"
+        )
+
+    def _process(self, line: bytes) -> ServerSentEvent | None:
+        if not self._started:
+            self._started = True
+            if line.startswith(_BOM):
+                line = line[3:]
+        if not line:
+            return self._dispatch()
+        if line[0] == 0x3A:  # ":" comment, e.g. a keep-alive
+            return None
+        if line.startswith(b"data: "):
+            name, value = b"data", line[6:]
+        else:
+            name, sep, value = line.partition(b":")
+            if sep and value[:1] == b" ":
+                value = value[1:]
+        try:
+            text = value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise APIResponseValidationError(
+                f"invalid UTF-8 in event stream: {_excerpt(line)!r}"
+            ) from None
+        if name == b"data":
+            self._data.append(text)
+        elif name == b"event":
+            self._event = text
+        elif name == b"id":
+            if "\0" not in text:
+                self._last_id = text
+        elif name == b"retry":
+            if text.isascii() and text.isdigit():
+                self._retry = int(text)
+        return None
+
+    def _dispatch(self) -> ServerSentEvent | None:
+        data = self._data
+        if not data:
+            self._event = ""
+            return None
+        event = ServerSentEvent(
+            data[0] if len(data) == 1 else "\n".join(data),
+            self._event or "message",
+            self._last_id,
+            self._retry,
+        )
+        self._data = []
+        self._event = ""
+        return event
