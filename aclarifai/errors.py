@@ -30,6 +30,7 @@ text). The PAT never appears in any of them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
@@ -95,6 +96,10 @@ class APIError(ClarifaiError):
     message: str
     request_id: str | None
     body: Any
+    partial: Any
+    """What was assembled before the error (a ``ChatCompletion``), when a stream had begun."""
+    headers: Mapping[str, str] | None
+    """The response headers, when the server answered."""
 
     def __init__(
         self,
@@ -104,12 +109,16 @@ class APIError(ClarifaiError):
         code: int | str | None = None,
         request_id: str | None = None,
         body: Any = None,
+        partial: Any = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         self.message = message
         self.status_code = status_code
         self.code = code
         self.request_id = request_id
         self.body = body
+        self.partial = partial
+        self.headers = headers
         super().__init__(message)
 
     def __str__(self) -> str:
@@ -139,17 +148,9 @@ class APITimeoutError(APIConnectionError):
 class APIResponseValidationError(APIError):
     """The server's answer could not be read (bad JSON, wrong content type, empty body...)."""
 
-    def __init__(self, message: str, *, partial: Any = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.partial = partial
-
 
 class StreamError(APIError):
     """The server reported an error inside a stream; ``partial`` is what was assembled before."""
-
-    def __init__(self, message: str, *, partial: Any = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.partial = partial
 
 
 class APIStatusError(APIError):

@@ -1,0 +1,120 @@
+"""Module-level ``acompletion()``: one default client per running event loop.
+
+Each loop gets its own clients (an aiohttp session cannot cross loops). They are closed when the
+loop shuts down: an async generator parked on the loop has its ``finally`` run by
+``loop.shutdown_asyncgens()``, which ``asyncio.run()`` (and pytest-asyncio) call before closing
+the loop, so no "Unclosed client session" is ever reported. ``aclose_default_clients()`` closes
+them earlier, by hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import weakref
+from collections.abc import AsyncGenerator, Mapping
+from typing import Any
+
+from ._config import Timeout, resolve_api_key, resolve_base_url
+from ._request import CompletionRequest, build_body
+from .client import AsyncClarifai, _check_retries
+from .errors import ConfigurationError
+
+__all__ = ["acompletion", "aclose_default_clients"]
+
+
+class _LoopClients:
+    """The default clients of one event loop, and the generator that closes them with it."""
+
+    def __init__(self) -> None:
+        self.clients: dict[tuple[str, str], AsyncClarifai] = {}
+        self.closer: AsyncGenerator[None, None] | None = None
+
+    async def close_all(self) -> None:
+        clients = list(self.clients.values())
+        self.clients.clear()
+        for client in clients:
+            await client.aclose()
+
+
+_per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClients] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _close_with_loop(holder: _LoopClients) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        await holder.close_all()
+
+
+async def _default_client(api_key: str, base_url: str) -> AsyncClarifai:
+    loop = asyncio.get_running_loop()
+    holder = _per_loop.get(loop)
+    if holder is None:
+        holder = _per_loop[loop] = _LoopClients()
+        holder.closer = _close_with_loop(holder)
+        await holder.closer.__anext__()
+    key = (hashlib.sha256(api_key.encode()).hexdigest(), base_url)
+    client = holder.clients.get(key)
+    if client is None or client.closed:
+        client = holder.clients[key] = AsyncClarifai(api_key=api_key, base_url=base_url)
+    return client
+
+
+async def aclose_default_clients() -> None:
+    """Close the default clients of the running loop (they reopen on next use)."""
+    holder = _per_loop.get(asyncio.get_running_loop())
+    if holder is not None:
+        await holder.close_all()
+
+
+def acompletion(
+    model: str,
+    messages: Any,
+    *,
+    stream: bool | None = None,
+    tools: Any = None,
+    tool_choice: Any = None,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    timeout: float | Timeout | None = None,
+    max_retries: int | None = None,
+    extra_headers: Mapping[str, str] | None = None,
+    client: AsyncClarifai | None = None,
+    **params: Any,
+) -> CompletionRequest:
+    """Chat completion against Clarifai: iterate it to stream, or await it.
+
+    >>> async for chunk in acompletion(model=MODEL, messages=[{"role": "user", "content": "Hi"}]):
+    ...     print(chunk.choices[0].delta.content or "", end="")
+    >>> completion = await acompletion(model=MODEL, messages=msgs)          # ChatCompletion
+    >>> stream = await acompletion(model=MODEL, messages=msgs, stream=True)  # CompletionStream
+
+    Extra keyword arguments go into the JSON body (``temperature``, ``max_tokens``,
+    ``reasoning_effort``, ``top_k``, ...); ``None`` values are dropped. Without ``client=``, a
+    default client per event loop is used (PAT from ``api_key`` or ``CLARIFAI_PAT``).
+    """
+    if client is not None:
+        if api_key is not None or base_url is not None:
+            raise ConfigurationError("pass api_key and base_url to the client, not with client=")
+        return client.acompletion(
+            model, messages, stream=stream, tools=tools, tool_choice=tool_choice,
+            timeout=timeout, max_retries=max_retries, extra_headers=extra_headers, **params,
+        )
+    key = resolve_api_key(api_key)
+    base = resolve_base_url(base_url)
+    body = build_body(model, messages, tools=tools, tool_choice=tool_choice, params=params)
+
+    async def get_client() -> AsyncClarifai:
+        return await _default_client(key, base)
+
+    return CompletionRequest(
+        get_client,
+        body,
+        stream=stream,
+        timeout=Timeout.coerce(timeout) if timeout is not None else None,
+        max_retries=None if max_retries is None else _check_retries(max_retries),
+        extra_headers=extra_headers,
+    )

@@ -1,0 +1,151 @@
+"""Turn an error answer (any of the three body shapes Clarifai uses) into a typed APIError.
+
+1. OpenAI style ``{"error": {"message", "type", "code"}}``
+2. Clarifai native ``{"status": {"code", "description", "details", "req_id"}}``
+3. Clarifai model side ``{"code", "description", "details"}`` (also inside a stream)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from . import errors
+
+_BY_STATUS: dict[int, type[errors.APIStatusError]] = {
+    400: errors.BadRequestError,
+    401: errors.AuthenticationError,
+    403: errors.PermissionDeniedError,
+    404: errors.NotFoundError,
+    409: errors.ConflictError,
+    422: errors.UnprocessableEntityError,
+    429: errors.RateLimitError,
+}
+
+# Clarifai status codes that refine (or, on a 2xx answer, decide) the class.
+_BY_CODE: dict[int, type[errors.APIStatusError]] = {
+    11001: errors.AuthenticationError,
+    11008: errors.AuthenticationError,
+    11009: errors.AuthenticationError,
+    11007: errors.PermissionDeniedError,
+    11005: errors.RateLimitError,
+    11006: errors.RateLimitError,
+    11102: errors.BadRequestError,
+    21200: errors.NotFoundError,
+    21201: errors.PermissionDeniedError,
+    21313: errors.InternalServerError,
+    21351: errors.InternalServerError,
+    21353: errors.NotFoundError,
+    21354: errors.InternalServerError,
+    21355: errors.InternalServerError,
+    10030: errors.InternalServerError,
+}
+_CODE_NOTES = {
+    21353: "the model is not deployed: deploy it (or pick another model); retrying will not help",
+    21351: "the model is being deployed; retry later",
+    21355: "the model is loading; retry later",
+    21354: "the model is busy; retry later",
+}
+_EXCERPT = 300
+
+
+def excerpt(raw: bytes | str, limit: int = _EXCERPT) -> str:
+    """A short printable excerpt of a body, for error messages."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    text = " ".join(text.split())
+    return text[:limit] + ("..." if len(text) > limit else "")
+
+
+def parse_error_object(obj: Any) -> tuple[str | None, int | str | None, str | None]:
+    """``(message, code, request_id)`` from any known error shape, or Nones."""
+    if not isinstance(obj, Mapping):
+        return None, None, None
+    inner = obj.get("error")
+    if isinstance(inner, Mapping):
+        message = inner.get("message") or inner.get("description")
+        return _str(message), inner.get("code"), _str(inner.get("req_id"))
+    if isinstance(inner, str):
+        return inner, obj.get("code"), None
+    status = obj.get("status")
+    if isinstance(status, Mapping) and ("code" in status or "description" in status):
+        return _describe(status), status.get("code"), _str(status.get("req_id"))
+    if "description" in obj or ("code" in obj and "details" in obj):
+        return _describe(obj), obj.get("code"), _str(obj.get("req_id"))
+    message = obj.get("message") or obj.get("detail")
+    return _str(message), obj.get("code"), None
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _describe(status: Mapping[str, Any]) -> str:
+    description = status.get("description") or "error"
+    details = status.get("details")
+    text = f"{description}: {details}" if details and details != description else str(description)
+    note = _CODE_NOTES.get(status.get("code"))  # type: ignore[arg-type]
+    return f"{text} ({note})" if note else text
+
+
+def error_class(status: int | None, code: int | str | None) -> type[errors.APIStatusError]:
+    """HTTP status decides the class; a Clarifai status code refines it."""
+    by_code = _BY_CODE.get(code) if isinstance(code, int) else None
+    if status is None or status < 400:  # an error body on a 2xx answer: the code decides
+        return by_code or errors.InternalServerError
+    if status >= 500:
+        return errors.InternalServerError
+    if status == 400 and by_code is not None:
+        return by_code
+    return _BY_STATUS.get(status, errors.APIStatusError)
+
+
+def error_from_response(
+    status: int, raw: bytes, headers: Mapping[str, str], *, fallback_reason: str = ""
+) -> errors.APIStatusError:
+    """The typed error for an HTTP error answer."""
+    body: Any
+    try:
+        body = orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError:
+        body = excerpt(raw)
+    message, code, body_request_id = parse_error_object(body)
+    if message is None:
+        message = (
+            f"{fallback_reason or 'error'}: {excerpt(raw)}" if raw else fallback_reason or "error"
+        )
+    request_id = headers.get("x-request-id") or headers.get("x-clarifai-request-id")
+    cls = error_class(status, code)
+    return cls(
+        message,
+        status_code=status,
+        code=code,
+        request_id=request_id or body_request_id,
+        body=body,
+        headers=dict(headers),
+    )
+
+
+def stream_error(obj: Mapping[str, Any], request_id: str | None, partial: Any) -> errors.StreamError:
+    """The error for an error object received inside a stream."""
+    message, code, body_request_id = parse_error_object(obj)
+    inner = obj.get("error")
+    status = inner.get("status_code") if isinstance(inner, Mapping) else None
+    if status is None and isinstance(code, int) and 100 <= code < 600:
+        status = code
+    return errors.StreamError(
+        message or "error in stream",
+        status_code=status if isinstance(status, int) else None,
+        code=code,
+        request_id=request_id or body_request_id,
+        body=dict(obj),
+        partial=partial,
+    )
+
+
+def is_error_chunk(obj: Mapping[str, Any]) -> bool:
+    """A stream chunk that reports an error rather than (only) content."""
+    if "error" in obj and obj["error"]:
+        return True
+    return not obj.get("choices") and "description" in obj and "code" in obj

@@ -1,0 +1,181 @@
+"""The request body, and the handle ``acompletion()`` returns (awaitable, iterable, ``async with``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+
+from ._config import Timeout
+from .errors import APIError
+from .models import resolve_model
+from .sse import DEFAULT_MAX_LINE_SIZE
+from .streaming import CompletionStream
+from .types import ChatCompletion
+
+if TYPE_CHECKING:
+    from .client import AsyncClarifai
+
+__all__ = ["CompletionRequest", "build_body"]
+
+
+def _as_dict(item: Any, what: str) -> dict[str, Any]:
+    if isinstance(item, dict):
+        return item
+    to_dict = getattr(item, "to_dict", None)
+    if callable(to_dict):
+        value = to_dict()
+        if isinstance(value, dict):
+            return value
+    raise TypeError(f"each {what} must be a dict (or have .to_dict()), got {type(item).__name__}")
+
+
+def _messages(messages: Any) -> list[dict[str, Any]]:
+    if isinstance(messages, (str, bytes, dict)) or not hasattr(messages, "__iter__"):
+        raise TypeError(
+            "messages must be a list of message dicts, e.g. "
+            '[{"role": "user", "content": "Hello"}], '
+            f"not {type(messages).__name__}"
+        )
+    result = [_as_dict(m, "message") for m in messages]
+    if not result:
+        raise ValueError("messages must not be empty")
+    for position, message in enumerate(result):
+        if not isinstance(message.get("role"), str):
+            raise ValueError(f"messages[{position}] has no 'role'")
+    return result
+
+
+def _tool_schema(tool: Any) -> dict[str, Any]:
+    schema = getattr(tool, "schema", None)
+    if isinstance(schema, dict):
+        return schema
+    return _as_dict(tool, "tool")
+
+
+def build_body(
+    model: str, messages: Any, *, tools: Any, tool_choice: Any, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The JSON body of a chat completion; ``None`` values are dropped, extras kept at top level."""
+    body: dict[str, Any] = {"model": resolve_model(model), "messages": _messages(messages)}
+    if tools:
+        body["tools"] = [_tool_schema(t) for t in tools]
+    if tool_choice is not None:
+        name = getattr(tool_choice, "name", None)
+        if not isinstance(tool_choice, (str, dict)) and isinstance(name, str):
+            tool_choice = {"type": "function", "function": {"name": name}}
+        body["tool_choice"] = tool_choice
+    extra_body = params.get("extra_body")
+    for key, value in params.items():
+        if value is not None and key != "extra_body":
+            body[key] = value
+    if extra_body:
+        body.update(extra_body)
+    body.pop("stream", None)
+    return body
+
+
+class CompletionRequest:
+    """What ``acompletion()`` returns: await it, iterate it, or use it with ``async with``.
+
+    - ``async for chunk in acompletion(...)``: always streams.
+    - ``await acompletion(...)``: a ``ChatCompletion``; with ``stream=True``, the open
+      ``CompletionStream`` instead.
+    - ``async with acompletion(..., stream=True) as stream``: the open stream, closed on exit.
+    """
+
+    __slots__ = ("_body", "_extra_headers", "_get_client", "_max_line_size", "_max_retries",
+                 "_stream", "_stream_mode", "_timeout")
+
+    def __init__(
+        self,
+        get_client: Callable[[], Awaitable[AsyncClarifai]],
+        body: dict[str, Any],
+        *,
+        stream: bool | None,
+        timeout: Timeout | None,
+        max_retries: int | None,
+        extra_headers: Mapping[str, str] | None,
+        max_line_size: int = DEFAULT_MAX_LINE_SIZE,
+    ) -> None:
+        self._get_client = get_client
+        self._max_line_size = max_line_size
+        self._body = body
+        self._stream_mode = stream
+        self._timeout = timeout
+        self._max_retries = max_retries
+        self._extra_headers = extra_headers
+        self._stream: CompletionStream | None = None
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The JSON body that will be sent (``stream`` is set when sending)."""
+        return self._body
+
+    def _open_stream(self) -> CompletionStream:
+        body = dict(self._body)
+        body["stream"] = True
+        options = body.get("stream_options")
+        options = dict(options) if isinstance(options, dict) else {}
+        options.setdefault("include_usage", True)
+        body["stream_options"] = options
+        source = _StreamSource(self, body)
+        return CompletionStream(source.open, source.retry_delay, max_line_size=self._max_line_size)
+
+    async def _prepare(self, body: dict[str, Any], *, stream: bool) -> tuple[AsyncClarifai, Any]:
+        client = await self._get_client()
+        request = client._prepare(
+            "POST", "/chat/completions", body, stream=stream,
+            timeout=self._timeout or client.timeout,
+            max_retries=client.max_retries if self._max_retries is None else self._max_retries,
+            extra_headers=self._extra_headers,
+        )
+        return client, request
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._open_stream()
+
+    def __await__(self) -> Generator[Any, None, ChatCompletion | CompletionStream]:
+        return self._resolve().__await__()
+
+    async def _resolve(self) -> ChatCompletion | CompletionStream:
+        if self._stream_mode:
+            stream = self._open_stream()
+            await stream.__aenter__()
+            return stream
+        body = dict(self._body)
+        body["stream"] = False
+        client, request = await self._prepare(body, stream=False)
+        return await client._complete(request)
+
+    async def __aenter__(self) -> CompletionStream:
+        self._stream = self._open_stream()
+        return await self._stream.__aenter__()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            await stream.aclose()
+
+
+class _StreamSource:
+    """Opens (and re-opens, on retry) the HTTP response of one stream."""
+
+    __slots__ = ("_body", "_client", "_owner", "_request")
+
+    def __init__(self, owner: CompletionRequest, body: dict[str, Any]) -> None:
+        self._owner = owner
+        self._body = body
+        self._client: AsyncClarifai | None = None
+        self._request: Any = None
+
+    async def open(self) -> aiohttp.ClientResponse:
+        if self._client is None:
+            self._client, self._request = await self._owner._prepare(self._body, stream=True)
+        return await self._client._send(self._request)
+
+    def retry_delay(self, error: APIError, attempt: int) -> float | None:
+        if self._client is None:
+            return None
+        return self._client._retry_delay(self._request, error, attempt)

@@ -1,0 +1,412 @@
+"""AsyncClarifai: owns the pooled aiohttp session, retries, timeouts and redirects.
+
+One ``aiohttp.ClientSession`` per client, created lazily on the running event loop and closed by
+``aclose()`` / ``async with``. Requests and responses go through orjson. The PAT is held in a
+``_Secret`` and sent only in the ``Authorization`` header, which is dropped on a redirect to another
+host; it never appears in reprs, logs or error messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import platform
+import ssl as ssl_module
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+import orjson
+
+from . import _retry
+from ._config import Timeout, resolve_api_key, resolve_base_url
+from ._error_body import error_class, error_from_response, excerpt, parse_error_object
+from ._request import CompletionRequest, build_body
+from ._version import __version__
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APITimeoutError,
+    ConfigurationError,
+)
+from .sse import DEFAULT_MAX_LINE_SIZE
+from .types import ChatCompletion
+
+__all__ = ["AsyncClarifai"]
+
+logger = logging.getLogger("aclarifai")
+USER_AGENT = (
+    f"aclarifai/{__version__} python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
+)
+_REDIRECTS = frozenset((301, 302, 303, 307, 308))
+_MAX_REDIRECTS = 5
+
+
+class _Secret:
+    """A string that never shows itself in a repr or a traceback."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "<secret>"
+
+    __str__ = __repr__
+
+
+class _Headers(dict[str, str]):
+    """Request headers whose repr hides the Authorization value."""
+
+    def __repr__(self) -> str:
+        shown = {k: ("<secret>" if k.lower() == "authorization" else v) for k, v in self.items()}
+        return repr(shown)
+
+
+class _Request:
+    """One prepared HTTP request: everything needed to send (and resend) it."""
+
+    __slots__ = ("body", "headers", "max_retries", "method", "stream", "timeout", "url")
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        body: bytes | None,
+        headers: _Headers,
+        timeout: Timeout,
+        max_retries: int,
+        stream: bool,
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.body = body
+        self.headers = headers
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.stream = stream
+
+
+class AsyncClarifai:
+    """A long-lived client for Clarifai's OpenAI-compatible API; share one per application.
+
+    >>> async with AsyncClarifai() as client:          # PAT from CLARIFAI_PAT
+    ...     async for chunk in client.acompletion(model=MODEL, messages=msgs):
+    ...         print(chunk.choices[0].delta.content or "", end="")
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | Timeout | None = None,
+        max_retries: int = 2,
+        default_headers: Mapping[str, str] | None = None,
+        *,
+        ssl: ssl_module.SSLContext | bool | None = None,
+        allow_insecure_http: bool = False,
+        max_connections: int = 1000,
+        max_line_size: int = DEFAULT_MAX_LINE_SIZE,
+        trust_env: bool = False,
+    ) -> None:
+        self._api_key = _Secret(resolve_api_key(api_key))
+        self.base_url = resolve_base_url(base_url, allow_insecure_http=allow_insecure_http)
+        self.timeout = Timeout.coerce(timeout)
+        self.max_retries = _check_retries(max_retries)
+        self.default_headers = dict(default_headers or {})
+        self.max_line_size = max_line_size
+        self._ssl: ssl_module.SSLContext | bool = True if ssl is None else ssl
+        self._max_connections = max_connections
+        self._trust_env = trust_env
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+        self.chat = _Chat(self)
+
+    def __repr__(self) -> str:
+        return (
+            f"AsyncClarifai(base_url={self.base_url!r}, timeout={self.timeout!r}, "
+            f"max_retries={self.max_retries})"
+        )
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def __aenter__(self) -> AsyncClarifai:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the pooled session and its connections (idempotent)."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            await session.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise ConfigurationError("this AsyncClarifai client is closed")
+        session = self._session
+        loop = asyncio.get_running_loop()
+        if session is not None and not session.closed:
+            if self._loop is not loop:
+                raise ConfigurationError(
+                    "this AsyncClarifai client is bound to another event loop; create one client "
+                    "per event loop (the module-level acompletion() does this for you)"
+                )
+            return session
+        connector = aiohttp.TCPConnector(
+            limit=self._max_connections, limit_per_host=0, ssl=self._ssl
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector, trust_env=self._trust_env, auto_decompress=True
+        )
+        self._loop = loop
+        return self._session
+
+    # -- requests -----------------------------------------------------------------------------
+
+    def acompletion(
+        self,
+        model: str,
+        messages: Any,
+        *,
+        stream: bool | None = None,
+        tools: Any = None,
+        tool_choice: Any = None,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        **params: Any,
+    ) -> CompletionRequest:
+        """Start a chat completion; the result can be awaited, iterated or used in ``async with``.
+
+        Iterating always streams. Awaiting returns a ``ChatCompletion``, or the open
+        ``CompletionStream`` when ``stream=True`` was passed.
+        """
+        body = build_body(model, messages, tools=tools, tool_choice=tool_choice, params=params)
+        return CompletionRequest(
+            self._itself,
+            body,
+            stream=stream,
+            timeout=Timeout.coerce(timeout) if timeout is not None else self.timeout,
+            max_retries=self.max_retries if max_retries is None else _check_retries(max_retries),
+            extra_headers=extra_headers,
+            max_line_size=self.max_line_size,
+        )
+
+    async def _itself(self) -> AsyncClarifai:
+        return self
+
+    def _prepare(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        *,
+        stream: bool,
+        timeout: Timeout,
+        max_retries: int,
+        extra_headers: Mapping[str, str] | None,
+    ) -> _Request:
+        headers = _Headers(
+            {
+                "Authorization": f"Bearer {self._api_key.reveal()}",
+                "User-Agent": USER_AGENT,
+                "Accept": "text/event-stream" if stream else "application/json",
+            }
+        )
+        payload = None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            payload = _dumps(body)
+        headers.update(self.default_headers)
+        if extra_headers:
+            headers.update(extra_headers)
+        return _Request(
+            method, self.base_url + path, payload, headers, timeout, max_retries, stream
+        )
+
+    def _retry_delay(self, request: _Request, error: APIError, attempt: int) -> float | None:
+        if attempt >= request.max_retries or not _retry.should_retry(error, error.headers):
+            return None
+        delay = _retry.retry_delay(attempt, error.headers)
+        if delay is not None:
+            logger.info(
+                "retrying %s %s in %.2fs (attempt %d of %d): %s",
+                request.method, request.url, delay, attempt + 1, request.max_retries, error,
+            )
+        return delay
+
+    async def _send(self, request: _Request) -> aiohttp.ClientResponse:
+        """One attempt: send the request (following redirects) and return a 2xx response."""
+        session = self._get_session()
+        timeout = request.timeout
+        client_timeout = aiohttp.ClientTimeout(
+            total=None if request.stream else timeout.total,
+            connect=timeout.connect,
+            sock_connect=timeout.connect,
+            sock_read=timeout.read,
+        )
+        url, headers = request.url, request.headers
+        for _ in range(_MAX_REDIRECTS + 1):
+            try:
+                response = await session.request(
+                    request.method, url, data=request.body, headers=headers,
+                    timeout=client_timeout, allow_redirects=False,
+                )
+            except asyncio.TimeoutError:
+                raise APITimeoutError(f"timed out connecting to {_origin(url)}") from None
+            except (aiohttp.ClientError, OSError) as exc:
+                raise APIConnectionError(
+                    f"could not reach {_origin(url)}: {type(exc).__name__}: {exc}"
+                ) from None
+            if response.status in _REDIRECTS and "Location" in response.headers:
+                target = urljoin(url, response.headers["Location"])
+                response.release()
+                headers = _redirect_headers(url, target, headers)
+                url = target
+                continue
+            if response.status >= 300:
+                raise await _status_error(response)
+            logger.debug(
+                "%s %s -> %d (request id %s)", request.method, url, response.status,
+                response.headers.get("x-request-id"),
+            )
+            return response
+        raise APIConnectionError(f"too many redirects (more than {_MAX_REDIRECTS})")
+
+    async def _request_json(self, request: _Request) -> Any:
+        """Send with retries and return the parsed JSON body of a 2xx answer."""
+        attempt = 0
+        while True:
+            try:
+                return await self._attempt_json(request)
+            except APIError as error:
+                delay = self._retry_delay(request, error, attempt)
+                if delay is None:
+                    raise
+                attempt += 1
+                await asyncio.sleep(delay)
+
+    async def _attempt_json(self, request: _Request) -> Any:
+        response = await self._send(request)
+        request_id = response.headers.get("x-request-id")
+        try:
+            raw = await response.read()
+        except asyncio.TimeoutError:
+            raise APITimeoutError("timed out reading the response", request_id=request_id) from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise APIConnectionError(
+                f"the connection broke while reading the response: {type(exc).__name__}: {exc}",
+                request_id=request_id,
+            ) from None
+        finally:
+            response.release()
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise APIResponseValidationError(
+                f"the response is not JSON ({response.headers.get('Content-Type', 'no type')}): "
+                f"{excerpt(raw) or '(empty body)'}",
+                status_code=response.status,
+                request_id=request_id,
+                body=excerpt(raw),
+                headers=response.headers,
+            ) from None
+        _raise_for_error_body(body, response.status, request_id, response.headers)
+        return body
+
+    async def _complete(self, request: _Request) -> ChatCompletion:
+        body = await self._request_json(request)
+        if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
+            raise APIResponseValidationError(
+                f"the response is not a chat completion: {excerpt(orjson.dumps(body))}",
+                body=body,
+            )
+        return ChatCompletion(body)
+
+
+class _Completions:
+    def __init__(self, client: AsyncClarifai) -> None:
+        self._client = client
+
+    def create(self, model: str, messages: Any, **kwargs: Any) -> CompletionRequest:
+        """OpenAI-style alias of ``client.acompletion()``."""
+        return self._client.acompletion(model, messages, **kwargs)
+
+
+class _Chat:
+    def __init__(self, client: AsyncClarifai) -> None:
+        self.completions = _Completions(client)
+
+
+def _check_retries(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigurationError(f"max_retries must be an int >= 0, not {value!r}")
+    return value
+
+
+def _dumps(body: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(body)
+    except TypeError as exc:
+        raise TypeError(f"the request cannot be encoded as JSON: {exc}") from None
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _redirect_headers(source: str, target: str, headers: _Headers) -> _Headers:
+    if urlsplit(source).scheme == "https" and urlsplit(target).scheme != "https":
+        raise APIConnectionError(f"refusing a redirect from https to {_origin(target)}")
+    if _origin(source) == _origin(target):
+        return headers
+    return _Headers({k: v for k, v in headers.items() if k.lower() != "authorization"})
+
+
+async def _status_error(response: aiohttp.ClientResponse) -> APIError:
+    try:
+        raw = await response.read()
+    except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
+        raw = b""
+    finally:
+        response.release()
+    return error_from_response(
+        response.status, raw, response.headers, fallback_reason=response.reason or ""
+    )
+
+
+def _raise_for_error_body(
+    body: Any, status: int, request_id: str | None, headers: Mapping[str, str]
+) -> None:
+    """A 2xx answer may still carry an error (Clarifai's status object, or an ``error`` key)."""
+    if not isinstance(body, dict) or "choices" in body and "error" not in body:
+        return
+    status_obj = body.get("status")
+    failed_status = isinstance(status_obj, dict) and status_obj.get("code") not in (None, 10000)
+    if not (failed_status or body.get("error") or ("code" in body and "description" in body)):
+        return
+    message, code, body_request_id = parse_error_object(body)
+    cls = error_class(status, code)
+    raise cls(
+        message or "error",
+        status_code=status,
+        code=code,
+        request_id=request_id or body_request_id,
+        body=body,
+        headers=headers,
+    )

@@ -1,0 +1,296 @@
+"""CompletionStream: one streamed completion, from response bytes to chunks and events.
+
+The transport hands over an open response; this module pumps its bytes through the SSE decoder,
+parses each event with orjson, feeds the accumulator and yields chunks (or typed events). Before
+the first chunk reaches the caller a failed attempt is retried; after it, never (no duplicated
+text). The connection is released at end of stream, on ``aclose()``, on leaving ``async with``,
+on cancellation and when an abandoned stream is garbage-collected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
+
+import aiohttp
+import orjson
+
+from ._error_body import excerpt, is_error_chunk, stream_error
+from .accumulate import ChunkAccumulator
+from .errors import APIConnectionError, APIError, APIResponseValidationError, APITimeoutError
+from .events import StreamEvent
+from .sse import SSEDecoder
+from .types import ChatCompletion, ChatCompletionChunk, Usage
+
+__all__ = ["CompletionStream"]
+
+# (error, attempt) -> delay before retrying, or None to give up
+RetryPolicy = Callable[[APIError, int], float | None]
+Opener = Callable[[], Awaitable[aiohttp.ClientResponse]]
+
+
+class CompletionStream:
+    """An async iterator of ``ChatCompletionChunk`` for one streamed completion.
+
+    >>> async with client.acompletion(model=M, messages=msgs, stream=True) as stream:
+    ...     async for chunk in stream:
+    ...         print(chunk.choices[0].delta.content or "", end="")
+    ...     completion = await stream.get_final_completion()
+    """
+
+    def __init__(
+        self,
+        opener: Opener,
+        retry_policy: RetryPolicy,
+        *,
+        max_line_size: int,
+        on_end: Callable[[CompletionStream, BaseException | None], None] | None = None,
+    ) -> None:
+        self._opener = opener
+        self._retry_policy = retry_policy
+        self._max_line_size = max_line_size
+        self._on_end = on_end
+        self._response: aiohttp.ClientResponse | None = None
+        self._attempt = 0
+        self._handed_out = False  # once a chunk or event reached the caller, never retry
+        self._finished = False
+        self._error: APIError | None = None
+        self._event_buffer: list[StreamEvent] | None = None
+        self.response_headers: Mapping[str, str] = {}
+        self.request_id: str | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        self._decoder = SSEDecoder(self._max_line_size)
+        self._accumulator = ChunkAccumulator()
+        self._queue: deque[dict[str, Any]] = deque()
+        self._events: deque[StreamEvent] = deque()
+        self._saw_data = False
+        self._saw_done = False
+
+    # -- public API ---------------------------------------------------------------------------
+
+    @property
+    def completion(self) -> ChatCompletion:
+        """The completion assembled from what has been received so far."""
+        return self._accumulator.completion()
+
+    @property
+    def usage(self) -> Usage | None:
+        """The last token usage reported so far."""
+        return self._accumulator.usage
+
+    @property
+    def accumulator(self) -> ChunkAccumulator:
+        return self._accumulator
+
+    def __aiter__(self) -> CompletionStream:
+        return self
+
+    async def __anext__(self) -> ChatCompletionChunk:
+        queue = self._queue
+        while not queue:
+            if self._error is not None:
+                raise self._error
+            if self._finished:
+                raise StopAsyncIteration
+            await self._pump()
+        self._handed_out = True
+        return ChatCompletionChunk(queue.popleft())
+
+    async def events(self) -> AsyncIterator[StreamEvent]:
+        """The stream as typed events (``aclarifai.events``), ending with ``Finished``."""
+        self._event_buffer = []
+        try:
+            while True:
+                while self._events:
+                    self._handed_out = True
+                    yield self._events.popleft()
+                if self._error is not None:
+                    raise self._error
+                if self._finished:
+                    return
+                await self._pump()
+        finally:
+            self._event_buffer = None
+            if not self._finished:
+                await self.aclose()
+
+    async def get_final_completion(self) -> ChatCompletion:
+        """Read what is left of the stream and return the assembled ``ChatCompletion``."""
+        while True:
+            self._queue.clear()
+            self._events.clear()
+            if self._error is not None:
+                raise self._error
+            if self._finished:
+                return self._accumulator.completion()
+            await self._pump()
+
+    async def aclose(self) -> None:
+        """Stop reading and release the connection (idempotent)."""
+        if not self._finished:
+            self._finished = True
+            self._close_response(abort=True)
+            self._notify_end(None)
+
+    async def __aenter__(self) -> CompletionStream:
+        if self._response is None and not self._finished:
+            await self._pump()  # surface connection and status errors here, like the OpenAI SDK
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def __del__(self) -> None:
+        response = self._response
+        if response is not None and not response.closed:
+            response.close()
+
+    # -- the pump -----------------------------------------------------------------------------
+
+    async def _pump(self) -> None:
+        """Read once from the network and process what arrived (with retries before output)."""
+        while True:
+            try:
+                if self._response is None:
+                    await self._open()
+                await self._read_once()
+                return
+            except APIError as error:
+                self._close_response(abort=True)
+                self._response = None
+                delay = None if self._handed_out else self._retry_policy(error, self._attempt)
+                if delay is None:
+                    if error.partial is None:
+                        error.partial = self._accumulator.completion()
+                    self._finished = True
+                    self._error = error
+                    self._notify_end(error)
+                    return
+                self._attempt += 1
+                self._reset()
+                await asyncio.sleep(delay)
+            except asyncio.CancelledError:
+                self._finished = True
+                self._close_response(abort=True)
+                self._notify_end(None)
+                raise
+
+    async def _open(self) -> None:
+        response = await self._opener()
+        self._response = response
+        self.response_headers = response.headers
+        self.request_id = response.headers.get("x-request-id")
+        content_type = response.headers.get("Content-Type", "")
+        if "text/event-stream" not in content_type:
+            raw = await response.read()
+            raise APIResponseValidationError(
+                f"expected an event stream, got {content_type or 'no content type'!r}: "
+                f"{excerpt(raw) or '(empty body)'}",
+                status_code=response.status,
+                request_id=self.request_id,
+                body=excerpt(raw),
+                headers=response.headers,
+            )
+
+    async def _read_once(self) -> None:
+        response = self._response
+        assert response is not None
+        try:
+            raw = await response.content.readany()
+        except asyncio.TimeoutError:
+            raise APITimeoutError(
+                "timed out waiting for the stream (no data within the read timeout)",
+                request_id=self.request_id,
+            ) from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise APIConnectionError(
+                f"the connection broke during the stream: {type(exc).__name__}: {exc}",
+                request_id=self.request_id,
+            ) from None
+        if raw:
+            for event in self._decoder.feed(raw):
+                if self._handle(event.event, event.data):
+                    break
+        else:
+            for event in self._decoder.flush():
+                if self._handle(event.event, event.data):
+                    break
+            self._end_of_body()
+
+    def _handle(self, kind: str, data: str) -> bool:
+        """Process one event; True once the stream is over (``[DONE]``)."""
+        if data == "[DONE]":
+            self._saw_done = True
+            self._end_of_body()
+            return True
+        if kind != "message" and kind != "error":
+            return False
+        try:
+            obj = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            if kind == "error":
+                obj = {"error": {"message": excerpt(data)}}
+            elif not data.strip():
+                return False
+            else:
+                raise APIResponseValidationError(
+                    f"malformed JSON in stream event: {excerpt(data)!r}",
+                    request_id=self.request_id,
+                    body=excerpt(data),
+                ) from None
+        if type(obj) is not dict:
+            raise APIResponseValidationError(
+                f"stream event is not a JSON object: {excerpt(data)!r}", request_id=self.request_id
+            )
+        self._saw_data = True
+        if kind == "error" or is_error_chunk(obj):
+            self._accumulator.feed(obj, self._event_buffer)
+            self._flush_events()
+            raise stream_error(obj, self.request_id, self._accumulator.completion())
+        buffer = self._event_buffer
+        if buffer is None:
+            self._accumulator.feed(obj, None)
+            self._queue.append(obj)
+        else:
+            self._accumulator.feed(obj, buffer)
+            self._flush_events()
+        return False
+
+    def _flush_events(self) -> None:
+        buffer = self._event_buffer
+        if buffer:
+            self._events.extend(buffer)
+            buffer.clear()
+
+    def _end_of_body(self) -> None:
+        if self._finished:
+            return
+        if not self._saw_data and not self._saw_done:
+            raise APIResponseValidationError(
+                "the server closed the stream without sending any event (empty body)",
+                request_id=self.request_id,
+            )
+        self._finished = True
+        end_events = self._accumulator.end()
+        if self._event_buffer is not None:
+            self._events.extend(end_events)
+        self._close_response(abort=False)
+        self._notify_end(None)
+
+    def _close_response(self, *, abort: bool) -> None:
+        response = self._response
+        if response is None or response.closed:
+            return
+        if abort:
+            response.close()
+        else:
+            response.release()
+
+    def _notify_end(self, error: BaseException | None) -> None:
+        if self._on_end is not None:
+            callback, self._on_end = self._on_end, None
+            callback(self, error)
