@@ -1,0 +1,74 @@
+"""Shared fixtures: a FakeClarifai per test, and a guard that fails any test that leaks.
+
+``-W error`` turns warnings into failures, but a ResourceWarning raised in ``__del__`` goes to
+``sys.unraisablehook`` and "Unclosed client session" is logged by asyncio's exception handler;
+neither would fail a test on its own. The autouse guard collects both (after ``gc.collect()``,
+so abandoned objects are finalised inside the test that abandoned them).
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import sys
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aclarifai import AsyncClarifai
+from aclarifai.testing import FakeClarifai
+
+STREAMS = Path(__file__).parent / "fixtures" / "streams"
+MODEL = "https://clarifai.com/openai/chat-completion/models/gpt-oss-20b"
+
+
+class _Collector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def no_leaks() -> Iterator[None]:
+    unraisable: list[Any] = []
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = unraisable.append
+    collector = _Collector()
+    asyncio_logger = logging.getLogger("asyncio")
+    asyncio_logger.addHandler(collector)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            yield
+            gc.collect()
+    finally:
+        sys.unraisablehook = previous_hook
+        asyncio_logger.removeHandler(collector)
+    problems = [f"unraisable: {u.exc_value!r} in {u.object!r}" for u in unraisable]
+    problems += [f"asyncio logged: {r.getMessage()}" for r in collector.records]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeClarifai]:
+    async with FakeClarifai() as server:
+        yield server
+
+
+@pytest.fixture
+async def client(fake: FakeClarifai) -> AsyncIterator[AsyncClarifai]:
+    async with AsyncClarifai(api_key=fake.api_key, base_url=fake.base_url, max_retries=0) as c:
+        yield c
+
+
+@pytest.fixture(autouse=True)
+def no_pat_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never see a real PAT from the developer's environment."""
+    for name in ("CLARIFAI_PAT", "CLARIFAI_API_KEY", "CLARIFAI_API_BASE", "CLARIFAI_UI"):
+        monkeypatch.delenv(name, raising=False)
