@@ -138,7 +138,11 @@ class CompletionStream:
 
     async def __aenter__(self) -> CompletionStream:
         if self._response is None and not self._finished:
-            await self._pump()  # surface connection and status errors here, like the OpenAI SDK
+            # Surface connection and status errors here, like the OpenAI SDK, but read no body:
+            # the caller has yet to choose between chunks and events.
+            await self._pump(read=False)
+            if self._error is not None:
+                raise self._error
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -151,13 +155,14 @@ class CompletionStream:
 
     # -- the pump -----------------------------------------------------------------------------
 
-    async def _pump(self) -> None:
+    async def _pump(self, *, read: bool = True) -> None:
         """Read once from the network and process what arrived (with retries before output)."""
         while True:
             try:
                 if self._response is None:
                     await self._open()
-                await self._read_once()
+                if read:
+                    await self._read_once()
                 return
             except APIError as error:
                 self._close_response(abort=True)
