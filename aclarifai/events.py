@@ -11,8 +11,8 @@ in the final message whenever the server numbers them in order (all known server
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from .types import ToolCall, Usage
