@@ -102,7 +102,7 @@ def split(draw: st.DrawFn, text: str) -> list[str]:
         return []
     cuts = sorted(draw(st.sets(st.integers(1, max(1, len(text) - 1)), max_size=6)))
     bounds = [0, *[c for c in cuts if c < len(text)], len(text)]
-    return [text[a:b] for a, b in zip(bounds, bounds[1:]) if a < b]
+    return [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if a < b]
 
 
 def name_pieces(draw: st.DrawFn, name: str) -> list[str]:
