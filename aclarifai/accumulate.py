@@ -34,9 +34,6 @@ from .types import ChatCompletion, ChatCompletionChunk, ToolCall, Usage, _copy, 
 
 __all__ = ["ChunkAccumulator", "stream_chunk_builder"]
 
-_KNOWN_DELTA_KEYS = frozenset(
-    ("role", "content", "reasoning_content", "reasoning", "refusal", "tool_calls", "function_call")
-)
 _Events = list[StreamEvent]
 
 
@@ -148,16 +145,17 @@ class ChunkAccumulator:
         choices = data.get("choices")
         if choices:
             for raw in choices:
-                if isinstance(raw, dict):
+                if type(raw) is dict:
                     self._add_choice(raw, events)
         usage = data.get("usage")
-        if usage and isinstance(usage, dict) and usage != self._usage:
+        if usage and type(usage) is dict and usage != self._usage:
             self._usage = usage
             if events is not None:
                 events.append(UsageUpdated(Usage(usage)))
-        if data.get("system_fingerprint"):
-            self._system_fingerprint = data["system_fingerprint"]
-        if data.get("service_tier"):
+        fingerprint = data.get("system_fingerprint")
+        if fingerprint:
+            self._system_fingerprint = fingerprint
+        if "service_tier" in data and data["service_tier"]:
             self._service_tier = data["service_tier"]
 
     def end(self) -> list[StreamEvent]:
@@ -201,10 +199,10 @@ class ChunkAccumulator:
         if choice is None:
             choice = self._choices[index] = _Choice(index)
         delta = raw.get("delta")
-        if delta:
+        if delta and type(delta) is dict:
             self._add_delta(choice, delta, events)
         logprobs = raw.get("logprobs")
-        if logprobs:
+        if logprobs and type(logprobs) is dict:
             self._add_logprobs(choice, logprobs)
         finish_reason = raw.get("finish_reason")
         if finish_reason and finish_reason != choice.finish_reason:
@@ -215,36 +213,44 @@ class ChunkAccumulator:
                 events.append(Finished(index, finish_reason))
 
     def _add_delta(self, choice: _Choice, delta: dict[str, Any], events: _Events | None) -> None:
+        # One pass over the delta's keys: most deltas hold one or two, so this beats a lookup
+        # per known field, and it finds vendor extras on the way.
         index = choice.index
-        if choice.role is None and delta.get("role"):
-            choice.role = delta["role"]
-        content = delta.get("content")
-        if content:
-            if type(content) is str:
-                choice.content.append(content)
+        reasoning_seen = False
+        for key, value in delta.items():
+            if not value:
+                continue
+            if key == "content":
+                if type(value) is str:
+                    choice.content.append(value)
+                    if events is not None:
+                        events.append(ContentDelta(index, value))
+                elif isinstance(value, list):
+                    self._add_parts(choice, value, events)
+            elif key == "reasoning_content" or key == "reasoning":
+                # Some servers send both names with the same text: take only one of them.
+                if reasoning_seen or not isinstance(value, str):
+                    continue
+                if key == "reasoning" and delta.get("reasoning_content"):
+                    continue
+                reasoning_seen = True
+                choice.reasoning.append(value)
                 if events is not None:
-                    events.append(ContentDelta(index, content))
-            elif isinstance(content, list):
-                self._add_parts(choice, content, events)
-        reasoning = delta.get("reasoning_content")
-        if reasoning is None:
-            reasoning = delta.get("reasoning")
-        if reasoning and isinstance(reasoning, str):
-            choice.reasoning.append(reasoning)
-            if events is not None:
-                events.append(ReasoningDelta(index, reasoning))
-        refusal = delta.get("refusal")
-        if refusal and isinstance(refusal, str):
-            choice.refusal.append(refusal)
-            if events is not None:
-                events.append(RefusalDelta(index, refusal))
-        tool_calls = delta.get("tool_calls")
-        if tool_calls:
-            for raw in tool_calls:
-                if isinstance(raw, dict):
-                    self._add_tool_delta(choice, raw, events)
-        if not _KNOWN_DELTA_KEYS.issuperset(delta):
-            _merge_message_extras(choice.extras, delta)
+                    events.append(ReasoningDelta(index, value))
+            elif key == "role":
+                if choice.role is None:
+                    choice.role = value
+            elif key == "tool_calls":
+                for raw in value:
+                    if isinstance(raw, dict):
+                        self._add_tool_delta(choice, raw, events)
+            elif key == "refusal":
+                if isinstance(value, str):
+                    choice.refusal.append(value)
+                    if events is not None:
+                        events.append(RefusalDelta(index, value))
+            elif key != "function_call":
+                _merge_message_extra(choice.extras, key, value)
 
     def _add_parts(self, choice: _Choice, parts: list[Any], events: _Events | None) -> None:
         text = _text_of(parts, "text")
@@ -353,19 +359,17 @@ class ChunkAccumulator:
                 events.append(ContentDone(choice.index, "".join(choice.content)))
 
 
-def _merge_message_extras(target: dict[str, Any], delta: dict[str, Any]) -> None:
-    for key, value in delta.items():
-        if key in _KNOWN_DELTA_KEYS or value is None:
-            continue
-        mine = target.get(key)
-        if isinstance(mine, list) and isinstance(value, list):
-            mine.extend(value)
-        elif isinstance(value, list):
-            target[key] = list(value)
-        elif isinstance(mine, dict) and isinstance(value, dict):
-            merge_extras(mine, value, frozenset())
-        elif mine is None and value != "":
-            target[key] = value
+def _merge_message_extra(target: dict[str, Any], key: str, value: Any) -> None:
+    """Keep a vendor field of the delta on the message: lists extend, the first value wins."""
+    mine = target.get(key)
+    if isinstance(mine, list) and isinstance(value, list):
+        mine.extend(value)
+    elif isinstance(value, list):
+        target[key] = list(value)
+    elif isinstance(mine, dict) and isinstance(value, dict):
+        merge_extras(mine, value, frozenset())
+    elif mine is None:
+        target[key] = value
 
 
 def stream_chunk_builder(

@@ -1,7 +1,7 @@
 """Typed stream events: what a chunk means, as a UI or an agent wants to hear it.
 
 Produced by ``ChunkAccumulator.add()`` and ``CompletionStream.events()``; each is a frozen
-dataclass with a ``type`` string (stable, used as the ``type`` of web relay messages).
+dataclass with a ``type`` class attribute: a stable string naming the kind of event.
 For one choice of one stream the order is: deltas as they arrive; for each tool call exactly one
 ``ToolCallStarted``, its ``ToolCallArgumentsDelta`` events, then exactly one ``ToolCallDone``;
 ``ContentDone`` and ``Finished`` once the choice is over; ``UsageUpdated`` whenever usage changes.
@@ -12,8 +12,8 @@ in the final message whenever the server numbers them in order (all known server
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from .types import ToolCall, Usage
 
@@ -37,7 +37,7 @@ class ContentDelta:
 
     choice: int
     text: str
-    type: str = field(default="content.delta", init=False)
+    type: ClassVar[str] = "content.delta"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +46,7 @@ class ReasoningDelta:
 
     choice: int
     text: str
-    type: str = field(default="reasoning.delta", init=False)
+    type: ClassVar[str] = "reasoning.delta"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +55,7 @@ class RefusalDelta:
 
     choice: int
     text: str
-    type: str = field(default="refusal.delta", init=False)
+    type: ClassVar[str] = "refusal.delta"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +64,7 @@ class ContentDone:
 
     choice: int
     content: str
-    type: str = field(default="content.done", init=False)
+    type: ClassVar[str] = "content.done"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +75,7 @@ class ToolCallStarted:
     index: int
     id: str | None
     name: str | None
-    type: str = field(default="tool_call.started", init=False)
+    type: ClassVar[str] = "tool_call.started"
 
 
 class _Lazy:
@@ -125,7 +125,7 @@ class ToolCallArgumentsDelta:
     delta: str
     arguments_so_far: str = _Lazy()  # type: ignore[assignment]
     parsed_so_far: dict[str, Any] = _Lazy()  # type: ignore[assignment]
-    type: str = field(default="tool_call.arguments.delta", init=False)
+    type: ClassVar[str] = "tool_call.arguments.delta"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +139,7 @@ class ToolCallDone:
     choice: int
     index: int
     tool_call: ToolCall
-    type: str = field(default="tool_call.done", init=False)
+    type: ClassVar[str] = "tool_call.done"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +147,7 @@ class UsageUpdated:
     """The stream reported (new) token usage."""
 
     usage: Usage
-    type: str = field(default="usage", init=False)
+    type: ClassVar[str] = "usage"
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +156,7 @@ class Finished:
 
     choice: int
     finish_reason: str | None
-    type: str = field(default="finished", init=False)
+    type: ClassVar[str] = "finished"
 
 
 StreamEvent = (

@@ -110,12 +110,26 @@ class SSEDecoder:
                 lines[0] = b"".join(self._pending)
                 self._pending.clear()
                 self._pending_size = 0
+            if not self._started:
+                lines[0] = self._strip_bom(lines[0])
+            max_size = self._max_line_size
+            data = self._data
             for line in lines:
-                if len(line) > self._max_line_size:
+                if len(line) > max_size:
                     self._line_too_long(len(line))
-                event = self._process(line)
-                if event is not None:
-                    events.append(event)
+                # The two lines of nearly every event, handled inline: this loop is per chunk.
+                if line.startswith(b"data: "):
+                    try:
+                        data.append(line[6:].decode())
+                    except UnicodeDecodeError:
+                        raise self._bad_utf8(line) from None
+                elif not line:
+                    event = self._dispatch()
+                    if event is not None:
+                        events.append(event)
+                        data = self._data
+                else:
+                    self._process(line)
         if tail:
             self._pending.append(tail)
             self._pending_size += len(tail)
@@ -131,6 +145,8 @@ class SSEDecoder:
             line = b"".join(self._pending)
             self._pending.clear()
             self._pending_size = 0
+            if not self._started:
+                line = self._strip_bom(line)
             event = self._process(line)
             if event is not None:
                 events.append(event)
@@ -147,11 +163,15 @@ class SSEDecoder:
             f"{self._max_line_size} bytes (max_line_size)"
         )
 
+    def _strip_bom(self, line: bytes) -> bytes:
+        self._started = True
+        return line[3:] if line.startswith(_BOM) else line
+
+    @staticmethod
+    def _bad_utf8(line: bytes) -> APIResponseValidationError:
+        return APIResponseValidationError(f"invalid UTF-8 in event stream: {_excerpt(line)!r}")
+
     def _process(self, line: bytes) -> ServerSentEvent | None:
-        if not self._started:
-            self._started = True
-            if line.startswith(_BOM):
-                line = line[3:]
         if not line:
             return self._dispatch()
         if line[0] == 0x3A:  # ":" comment, e.g. a keep-alive
@@ -165,9 +185,7 @@ class SSEDecoder:
         try:
             text = value.decode("utf-8")
         except UnicodeDecodeError:
-            raise APIResponseValidationError(
-                f"invalid UTF-8 in event stream: {_excerpt(line)!r}"
-            ) from None
+            raise self._bad_utf8(line) from None
         if name == b"data":
             self._data.append(text)
         elif name == b"event":

@@ -320,7 +320,12 @@ class ChatCompletionChunk(_View):
 
     @property
     def choices(self) -> list[ChunkChoice]:
-        return [ChunkChoice(c) for c in self._data.get("choices") or ()]
+        choices = self._data.get("choices")
+        if not choices:
+            return []
+        if len(choices) == 1:  # the common case, without a comprehension's frame
+            return [ChunkChoice(choices[0])]
+        return [ChunkChoice(c) for c in choices]
 
     @property
     def usage(self) -> Usage | None:
