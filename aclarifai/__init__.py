@@ -10,6 +10,17 @@ from ._default import aclose_default_clients, acompletion
 from ._request import CompletionRequest
 from ._version import __version__
 from .accumulate import ChunkAccumulator, stream_chunk_builder
+from .agent import (
+    Agent,
+    AgentEvent,
+    AgentResult,
+    AgentStream,
+    RunFinished,
+    ToolCallReady,
+    ToolCallRecord,
+    ToolResult,
+    TurnFinished,
+)
 from .client import AsyncClarifai
 from .errors import (
     APIConnectionError,
@@ -48,6 +59,7 @@ from .events import (
 from .models import resolve_model
 from .sse import ServerSentEvent, SSEDecoder
 from .streaming import CompletionStream
+from .tools import RunContext, Tool, tool
 from .types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -67,6 +79,10 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "Agent",
+    "AgentEvent",
+    "AgentResult",
+    "AgentStream",
     "AsyncClarifai",
     "AuthenticationError",
     "BadRequestError",
@@ -94,18 +110,25 @@ __all__ = [
     "RateLimitError",
     "ReasoningDelta",
     "RefusalDelta",
+    "RunContext",
+    "RunFinished",
     "SSEDecoder",
     "ServerSentEvent",
     "StreamError",
     "StreamEvent",
     "Timeout",
+    "Tool",
     "ToolArgumentsError",
     "ToolCall",
     "ToolCallArgumentsDelta",
     "ToolCallDelta",
     "ToolCallDone",
+    "ToolCallReady",
+    "ToolCallRecord",
     "ToolCallStarted",
     "ToolError",
+    "ToolResult",
+    "TurnFinished",
     "UnprocessableEntityError",
     "Usage",
     "UsageUpdated",
@@ -114,4 +137,5 @@ __all__ = [
     "acompletion",
     "resolve_model",
     "stream_chunk_builder",
+    "tool",
 ]

@@ -363,6 +363,9 @@ async def _run_with_timeout(call: Any, timeout: float, name: str) -> Any:
         done, _ = await asyncio.wait({task}, timeout=timeout)
     except BaseException:  # our caller was cancelled: do not leave the tool running
         task.cancel()
+        await asyncio.wait({task})  # its cleanup runs before we report the cancellation
+        if not task.cancelled():
+            task.exception()
         raise
     if task in done:
         return task.result()
