@@ -21,6 +21,7 @@ from .agent import (
     ToolResult,
     TurnFinished,
 )
+from .batch import BatchResult, RateLimiter, abatch_completion
 from .client import AsyncClarifai
 from .errors import (
     APIConnectionError,
@@ -56,6 +57,8 @@ from .events import (
     ToolCallStarted,
     UsageUpdated,
 )
+from .hooks import ErrorInfo, Hooks, RequestInfo, ResponseInfo, UsageTracker
+from .media import image, text
 from .models import resolve_model
 from .sse import ServerSentEvent, SSEDecoder
 from .streaming import CompletionStream
@@ -86,6 +89,7 @@ __all__ = [
     "AsyncClarifai",
     "AuthenticationError",
     "BadRequestError",
+    "BatchResult",
     "ChatCompletion",
     "ChatCompletionChunk",
     "Choice",
@@ -99,8 +103,10 @@ __all__ = [
     "ContentDelta",
     "ContentDone",
     "Delta",
+    "ErrorInfo",
     "Finished",
     "Function",
+    "Hooks",
     "InternalServerError",
     "MaxTurnsExceeded",
     "Message",
@@ -108,8 +114,11 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RateLimiter",
     "ReasoningDelta",
     "RefusalDelta",
+    "RequestInfo",
+    "ResponseInfo",
     "RunContext",
     "RunFinished",
     "SSEDecoder",
@@ -131,11 +140,15 @@ __all__ = [
     "TurnFinished",
     "UnprocessableEntityError",
     "Usage",
+    "UsageTracker",
     "UsageUpdated",
     "__version__",
+    "abatch_completion",
     "aclose_default_clients",
     "acompletion",
+    "image",
     "resolve_model",
     "stream_chunk_builder",
+    "text",
     "tool",
 ]

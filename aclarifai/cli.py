@@ -1,4 +1,5 @@
-"""``python -m aclarifai``: chat with a model from the terminal, or run the offline demo."""
+"""``python -m aclarifai``: chat with a model from the terminal, run a JSONL batch, or run the
+offline demo."""
 
 from __future__ import annotations
 
@@ -7,13 +8,28 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 
+import orjson
+
 from . import events as ev
+from ._config import resolve_api_key, resolve_base_url
 from ._version import __version__
+from .batch import (
+    _as_limiter,
+    _error_record,
+    _Line,
+    _load_finished,
+    _read_requests,
+    _run_bounded,
+)
 from .client import AsyncClarifai
 from .errors import ClarifaiError
+from .models import resolve_model
+from .types import ChatCompletion, Usage
 
 DEFAULT_MODEL = "https://clarifai.com/openai/chat-completion/models/gpt-oss-120b"
 DEMO_MODEL = "https://clarifai.com/openai/chat-completion/models/gpt-oss-20b"
@@ -130,11 +146,30 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--show-reasoning", action="store_true", help="print reasoning, dimmed")
     chat.add_argument("--base-url", default=None, help="API root (default: CLARIFAI_API_BASE)")
     commands.add_parser("demo", help="run offline against the bundled FakeClarifai server")
+    batch = commands.add_parser(
+        "batch", help="run every request of a JSONL file, resumably (needs CLARIFAI_PAT)",
+        description=_BATCH_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    batch.add_argument("input", type=Path, help="JSONL: one request per line")
+    batch.add_argument("output", type=Path, help="JSONL: one record per line, appended to")
+    batch.add_argument(
+        "--model", default=os.environ.get("ACLARIFAI_MODEL"),
+        help="model for lines that name none (default: ACLARIFAI_MODEL)",
+    )
+    batch.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8)")
+    batch.add_argument(
+        "--rate-limit", type=float, default=None, metavar="PER_SECOND",
+        help="request starts per second (default: no limit; Clarifai's account default is 15)",
+    )
+    batch.add_argument("--max-retries", type=int, default=2, help="retries per request (default 2)")
+    batch.add_argument("--base-url", default=None, help="API root (default: CLARIFAI_API_BASE)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "batch":
+        return run_batch(args)
     try:
         if args.command == "demo":
             asyncio.run(run_demo())
@@ -146,3 +181,149 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return 0
+
+
+# -- batch --------------------------------------------------------------------------------------
+
+_BATCH_HELP = """\
+Each input line is a list of messages, or an object {"messages": [...], ...} with an optional
+"id", an optional "model" and any request parameters ("temperature", "max_tokens", ...).
+Each output line is {"id", "index", "response": <chat.completion>} or {"id", "index",
+"error": {"type", "message", "status_code", "code"}}; "index" is the 0-based line number in
+the input. Rerunning skips lines that already have a response (matched by "id" when the line
+has one, else by index) and retries failed ones. Exit status: 0 all done, 1 some line failed.
+"""
+_BAR_WIDTH = 30
+
+
+class _Progress:
+    """``[#####-----] 12/40`` on a terminal, redrawn in place; nothing otherwise."""
+
+    def __init__(self, stream: TextIO, done: int, total: int) -> None:
+        self._stream = stream
+        self._tty = stream.isatty()
+        self.done = done
+        self.total = total
+
+    def advance(self) -> None:
+        self.done += 1
+        self.draw()
+
+    def draw(self) -> None:
+        if not self._tty or not self.total:
+            return
+        filled = self.done * _BAR_WIDTH // self.total
+        bar = "#" * filled + "-" * (_BAR_WIDTH - filled)
+        self._stream.write(f"\r[{bar}] {self.done}/{self.total}")
+        self._stream.flush()
+
+    def close(self) -> None:
+        if self._tty and self.total:
+            self._stream.write("\n")
+
+
+@dataclass
+class _Tally:
+    responses: int = 0
+    failures: int = 0
+    usage: Usage = field(default_factory=lambda: Usage({}))
+
+
+async def _run_lines(
+    args: argparse.Namespace, pending: list[_Line], write: Callable[[dict[str, Any]], None],
+    progress: _Progress,
+) -> _Tally:
+    tally = _Tally()
+
+    async with AsyncClarifai(base_url=args.base_url, max_retries=args.max_retries) as client:
+
+        async def job(position: int) -> dict[str, Any]:
+            line = pending[position]
+            if line.problem is not None:
+                return _error_record(line)
+            try:
+                completion = await client.acompletion(
+                    line.model or args.model, line.messages, **line.params
+                )
+                assert isinstance(completion, ChatCompletion)  # stream is never set
+            except (ClarifaiError, ValueError, TypeError) as exc:  # a bad line never sinks the rest
+                return _error_record(line, exc)
+            tally.usage = tally.usage + completion.usage
+            return {"id": line.id, "index": line.index, "response": completion.to_dict()}
+
+        async def done(position: int, record: object) -> None:
+            assert isinstance(record, dict)
+            write(record)
+            if "response" in record:
+                tally.responses += 1
+            else:
+                tally.failures += 1
+            progress.advance()
+
+        await _run_bounded(
+            len(pending), job, max_concurrency=args.concurrency,
+            limiter=_as_limiter(args.rate_limit), on_done=done,
+        )
+    return tally
+
+
+def run_batch(args: argparse.Namespace, err: TextIO | None = None) -> int:
+    """``batch`` subcommand: 0 when every line has a response, 1 when some failed, 2 when
+    nothing could start (bad arguments or files, no PAT)."""
+    err = err or sys.stderr
+    try:
+        resolve_api_key(None)  # no PAT or a bad base URL: say so before touching any file
+        resolve_base_url(args.base_url)
+        lines = _read_requests(args.input)
+        done_indices, done_ids = _load_finished(args.output)
+        if args.concurrency < 1:
+            raise ValueError("--concurrency must be >= 1")
+        _as_limiter(args.rate_limit)  # validates the rate
+        pending = [line for line in lines if not _finished(line, done_indices, done_ids)]
+        if args.model is not None:
+            resolve_model(args.model)
+        elif any(line.model is None and line.problem is None for line in pending):
+            raise ValueError("no model: pass --model (or set ACLARIFAI_MODEL), or name one per line")
+    except (OSError, ValueError, ClarifaiError) as exc:
+        print(f"error: {exc}", file=err)
+        return 2
+    progress = _Progress(err, len(lines) - len(pending), len(lines))
+    progress.draw()
+    try:
+        with args.output.open("ab") as out:
+            if out.tell() and not _ends_with_newline(args.output):
+                out.write(b"\n")
+
+            def write(record: dict[str, Any]) -> None:
+                out.write(orjson.dumps(record) + b"\n")
+                out.flush()  # a run killed at any point keeps every answer it paid for
+
+            tally = asyncio.run(_run_lines(args, pending, write, progress))
+    except ClarifaiError as exc:
+        progress.close()
+        print(f"error: {exc}", file=err)
+        return 1
+    except KeyboardInterrupt:
+        progress.close()
+        print(f"interrupted: rerun the same command to resume ({args.output})", file=err)
+        return 130
+    progress.close()
+    skipped = len(lines) - len(pending)
+    print(
+        f"batch: {tally.responses} answered, {tally.failures} failed, {skipped} already done "
+        f"({len(lines)} lines) -> {args.output}; {tally.usage.total_tokens} tokens",
+        file=err,
+    )
+    return 1 if tally.failures else 0
+
+
+def _finished(line: _Line, done_indices: set[int], done_ids: set[Any]) -> bool:
+    if line.problem is not None:
+        return False  # e.g. a duplicate of a finished id: report it again
+    return line.id in done_ids if line.id is not None else line.index in done_indices
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as file:
+        file.seek(-1, os.SEEK_END)
+        return file.read(1) == b"\n"

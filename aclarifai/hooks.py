@@ -1,0 +1,315 @@
+"""Hooks: callables the client tells about each request, response and error, for logging,
+metrics and cost tracking.
+
+``Hooks`` holds the three callables (sync or async); ``RequestInfo``, ``ResponseInfo`` and
+``ErrorInfo`` are what they receive. ``emit()`` calls one and swallows what it raises: a broken
+metrics hook must never break the call it observes. ``observe()`` gives the client a
+``CallObserver`` that times one call across its attempts and fires the hooks; it returns None
+when no hook is set, so an unobserved client pays one attribute check per request.
+
+No info object holds the PAT: it travels only in the ``Authorization`` header, which no info
+carries, and body keys that usually hold credentials (``api_key``, ``authorization``,
+``token``...; e.g. in ``mcp_servers``) are masked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from .errors import APIError
+from .types import Usage
+
+__all__ = [
+    "CallObserver",
+    "ErrorInfo",
+    "Hooks",
+    "RequestInfo",
+    "ResponseInfo",
+    "UsageTracker",
+    "emit",
+    "observe",
+    "redact",
+]
+
+logger = logging.getLogger("aclarifai")
+
+REDACTED = "<redacted>"
+# Compared after lower-casing and turning "-" into "_". Exact names, not substrings: a substring
+# test on "token" would also hide max_tokens.
+_SECRET_KEYS = frozenset(
+    (
+        "access_token", "api_key", "apikey", "authorization", "bearer_token", "client_secret",
+        "id_token", "password", "pat", "proxy_authorization", "refresh_token", "secret",
+        "session_token", "token", "x_api_key",
+    )
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestInfo:
+    """One attempt of one API call, as sent (never with the ``Authorization`` header)."""
+
+    method: str
+    url: str
+    """The full URL (without any user:password part)."""
+    model: str | None
+    """The canonical model URL sent in the body; None for calls without a model."""
+    stream: bool
+    attempt: int
+    """0 for the first try, 1 for the first retry, ..."""
+    body: dict[str, Any] | None
+    """A copy of the JSON body with credential-like keys masked; changing it changes nothing."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResponseInfo:
+    """A call that succeeded: reported once the whole body (or stream) has been received."""
+
+    status: int
+    request_id: str | None
+    latency: float
+    """Seconds from sending this attempt to the end of the response (or of the stream)."""
+    time_to_first_chunk: float | None
+    """Streams only: seconds from sending this attempt to the first event with data."""
+    usage: Usage | None
+    model: str | None
+    """The model as the server named it in its answer, else the requested one."""
+    request: RequestInfo
+
+
+@dataclass(frozen=True, kw_only=True)
+class ErrorInfo:
+    """An attempt that failed; ``will_retry`` says whether the client tries again."""
+
+    error: APIError
+    latency: float
+    will_retry: bool
+    request: RequestInfo
+
+
+RequestHook = Callable[[RequestInfo], object]
+ResponseHook = Callable[[ResponseInfo], object]
+ErrorHook = Callable[[ErrorInfo], object]
+
+
+@dataclass
+class Hooks:
+    """The client's hooks; each may be a plain function or an ``async def``.
+
+    >>> client = AsyncClarifai(hooks=Hooks(on_response=print))
+    >>> client.hooks.on_error = alert       # change them at any time
+
+    Hooks run inline, in the task that makes the call: keep them quick (hand slow work to a queue).
+    One that raises is logged on the ``aclarifai`` logger and ignored.
+    """
+
+    on_request: RequestHook | None = None
+    on_response: ResponseHook | None = None
+    on_error: ErrorHook | None = None
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any hook is set."""
+        return (
+            self.on_request is not None or self.on_response is not None or self.on_error is not None
+        )
+
+
+async def emit(hook: Callable[..., object] | None, *args: object) -> None:
+    """Call ``hook(*args)`` (awaiting it if it is async); log and swallow what it raises.
+
+    Only ``Exception`` is swallowed: cancellation and ``KeyboardInterrupt`` still propagate.
+    """
+    if hook is None:
+        return
+    try:
+        result = hook(*args)
+        if inspect.isawaitable(result):
+            await result
+    except Exception:
+        logger.exception("aclarifai hook %s raised; ignored", _name(hook))
+
+
+def _name(hook: Callable[..., object]) -> str:
+    return getattr(hook, "__qualname__", None) or type(hook).__qualname__
+
+
+def redact(value: Any) -> Any:
+    """A copy of a JSON value with credential-like keys masked (strings shared, not copied)."""
+    if isinstance(value, dict):
+        return {
+            key: REDACTED if _is_secret_key(key) and item is not None else redact(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [redact(item) for item in value]
+    return value
+
+
+def _is_secret_key(key: object) -> bool:
+    return isinstance(key, str) and key.lower().replace("-", "_") in _SECRET_KEYS
+
+
+def _safe_url(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+class CallObserver:
+    """Times one API call across its attempts and fires the hooks; made by ``observe()``.
+
+    The client calls ``attempt(n)`` before sending try ``n``, ``chunk()`` for each streamed data
+    event, then ``response(...)`` or ``error(...)`` for that try.
+    """
+
+    __slots__ = ("_base", "_clock", "_first_chunk", "_hooks", "_info", "_started")
+
+    def __init__(
+        self,
+        hooks: Hooks,
+        method: str,
+        url: str,
+        body: Mapping[str, Any] | None,
+        *,
+        stream: bool,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self._hooks = hooks
+        self._clock = clock
+        model = body.get("model") if body is not None else None
+        self._base = RequestInfo(
+            method=method,
+            url=_safe_url(url),
+            model=model if isinstance(model, str) else None,
+            stream=stream,
+            attempt=0,
+            body=None if body is None else redact(body),
+        )
+        self._info = self._base
+        self._started = clock()
+        self._first_chunk: float | None = None
+
+    @property
+    def request(self) -> RequestInfo:
+        """The current attempt."""
+        return self._info
+
+    async def attempt(self, attempt: int) -> None:
+        """Try number ``attempt`` (0 first) is about to be sent: fire ``on_request``."""
+        self._info = dataclasses.replace(self._base, attempt=attempt)
+        self._first_chunk = None
+        self._started = self._clock()
+        await emit(self._hooks.on_request, self._info)
+
+    def chunk(self) -> None:
+        """A streamed event with data arrived (only the first one of an attempt counts)."""
+        if self._first_chunk is None:
+            self._first_chunk = self._clock()
+
+    async def response(
+        self, *, status: int, request_id: str | None, usage: Usage | None, model: str | None
+    ) -> None:
+        """The attempt succeeded and its whole answer has been received: fire ``on_response``."""
+        hook = self._hooks.on_response
+        if hook is None:
+            return
+        ended = self._clock()
+        first = self._first_chunk
+        info = ResponseInfo(
+            status=status,
+            request_id=request_id,
+            latency=ended - self._started,
+            time_to_first_chunk=None if first is None else first - self._started,
+            usage=usage,
+            model=model or self._info.model,
+            request=self._info,
+        )
+        await emit(hook, info)
+
+    async def error(self, error: APIError, *, will_retry: bool) -> None:
+        """The attempt failed: fire ``on_error``."""
+        hook = self._hooks.on_error
+        if hook is None:
+            return
+        info = ErrorInfo(
+            error=error,
+            latency=self._clock() - self._started,
+            will_retry=will_retry,
+            request=self._info,
+        )
+        await emit(hook, info)
+
+
+def observe(
+    hooks: Hooks | None,
+    method: str,
+    url: str,
+    body: Mapping[str, Any] | None,
+    *,
+    stream: bool,
+    clock: Callable[[], float] = time.perf_counter,
+) -> CallObserver | None:
+    """A ``CallObserver`` for one call, or None when no hook is set (the common, free case)."""
+    if hooks is None or not hooks.enabled:
+        return None
+    return CallObserver(hooks, method, url, body, stream=stream, clock=clock)
+
+
+class UsageTracker:
+    """Sums token usage per model; use it as (or call it from) an ``on_response`` hook.
+
+    >>> tracker = UsageTracker()
+    >>> client = AsyncClarifai(hooks=Hooks(on_response=tracker))
+    >>> ...
+    >>> tracker.total.total_tokens, tracker.cost({MODEL: (0.09, 0.36)})
+
+    Models are keyed by the canonical URL that was requested, so they match the names you use.
+    """
+
+    def __init__(self) -> None:
+        self.by_model: dict[str, Usage] = {}
+        self.responses = 0
+        """Responses seen, with or without usage."""
+
+    def __call__(self, info: ResponseInfo) -> None:
+        self.responses += 1
+        if info.usage is None:
+            return
+        key = info.request.model or info.model or "unknown"
+        self.by_model[key] = info.usage + self.by_model.get(key)
+
+    @property
+    def total(self) -> Usage:
+        """Usage summed over every model."""
+        return _sum(self.by_model.values())
+
+    def cost(self, prices: Mapping[str, tuple[float, float]]) -> float:
+        """Cost from your prices per million tokens: ``{model: (input, output)}``.
+
+        aclarifai ships no price table (prices differ per model and change; see each model's
+        page on clarifai.com). A model used but missing from ``prices`` is a ``KeyError``.
+        """
+        missing = sorted(set(self.by_model) - set(prices))
+        if missing:
+            raise KeyError(f"no price for {', '.join(missing)}")
+        total = 0.0
+        for model, usage in self.by_model.items():
+            per_input, per_output = prices[model]
+            total += usage.prompt_tokens * per_input + usage.completion_tokens * per_output
+        return total / 1_000_000
+
+
+def _sum(usages: Iterable[Usage]) -> Usage:
+    total = Usage({})  # empty, not zeros: a usage without total_tokens then still sums right
+    for usage in usages:
+        total = total + usage
+    return total
