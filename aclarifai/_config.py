@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
 import os
 from urllib.parse import urlsplit
 
@@ -12,6 +13,23 @@ from .errors import ConfigurationError, MissingAPIKeyError
 DEFAULT_API_BASE = "https://api.clarifai.com"
 OPENAI_PATH = "/v2/ext/openai/v1"
 PAT_ENV_VARS = ("CLARIFAI_PAT", "CLARIFAI_API_KEY")
+
+
+class _Secret:
+    """A string that never shows itself in a repr, a log record or a traceback's locals."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "<secret>"
+
+    __str__ = __repr__
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,6 +45,22 @@ class Timeout:
     read: float | None = 120.0
     total: float | None = 600.0
 
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if value is None:
+                continue
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not value > 0
+                or math.isinf(value)
+            ):
+                raise ConfigurationError(
+                    f"Timeout.{field.name} must be a positive number of seconds or None, "
+                    f"not {value!r}"
+                )
+
     @classmethod
     def coerce(cls, value: float | Timeout | None) -> Timeout:
         """Build a Timeout from seconds (used for every phase), a Timeout, or None (defaults)."""
@@ -34,7 +68,7 @@ class Timeout:
             return DEFAULT_TIMEOUT
         if isinstance(value, Timeout):
             return value
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
             raise ConfigurationError(f"timeout must be a positive number or a Timeout, not {value!r}")
         seconds = float(value)
         return cls(connect=seconds, read=seconds, total=seconds)
@@ -75,14 +109,24 @@ def resolve_base_url(base_url: str | None, *, allow_insecure_http: bool = False)
     url = raw.strip().rstrip("/")
     if "://" not in url:
         url = "https://" + url
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:
+        shown = "(not shown: it contains '@')" if "@" in raw else repr(raw)
+        raise ConfigurationError(f"base_url is not a valid URL: {shown}") from None
+    if "@" in parts.netloc:
+        # Not echoed: whatever sits before the "@" is a credential.
+        raise ConfigurationError(
+            "base_url must not carry credentials (user:password@host); pass the PAT as api_key"
+        )
+    if parts.scheme not in ("http", "https") or not hostname:
         raise ConfigurationError(f"base_url must be an http(s) URL, got {raw!r}")
     if parts.query or parts.fragment:
         raise ConfigurationError(f"base_url must not carry a query or fragment, got {raw!r}")
-    if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(hostname):
         raise ConfigurationError(
-            f"refusing plain http for {parts.hostname!r}: the PAT would travel unencrypted; "
+            f"refusing plain http for {hostname!r}: the PAT would travel unencrypted; "
             "use https, or pass allow_insecure_http=True if you really mean it"
         )
     path = parts.path

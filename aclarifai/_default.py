@@ -15,7 +15,7 @@ import weakref
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
-from ._config import Timeout, resolve_api_key, resolve_base_url
+from ._config import Timeout, _Secret, resolve_api_key, resolve_base_url
 from ._request import CompletionRequest, build_body
 from .client import AsyncClarifai, _check_retries
 from .errors import ConfigurationError
@@ -49,17 +49,17 @@ async def _close_with_loop(holder: _LoopClients) -> AsyncGenerator[None, None]:
         await holder.close_all()
 
 
-async def _default_client(api_key: str, base_url: str) -> AsyncClarifai:
+async def _default_client(api_key: _Secret, base_url: str) -> AsyncClarifai:
     loop = asyncio.get_running_loop()
     holder = _per_loop.get(loop)
     if holder is None:
         holder = _per_loop[loop] = _LoopClients()
         holder.closer = _close_with_loop(holder)
         await holder.closer.__anext__()
-    key = (hashlib.sha256(api_key.encode()).hexdigest(), base_url)
+    key = (hashlib.sha256(api_key.reveal().encode()).hexdigest(), base_url)
     client = holder.clients.get(key)
     if client is None or client.closed:
-        client = holder.clients[key] = AsyncClarifai(api_key=api_key, base_url=base_url)
+        client = holder.clients[key] = AsyncClarifai(api_key=api_key.reveal(), base_url=base_url)
     return client
 
 
@@ -98,12 +98,14 @@ def acompletion(
     """
     if client is not None:
         if api_key is not None or base_url is not None:
+            del api_key  # keep the PAT out of this traceback's locals
             raise ConfigurationError("pass api_key and base_url to the client, not with client=")
         return client.acompletion(
             model, messages, stream=stream, tools=tools, tool_choice=tool_choice,
             timeout=timeout, max_retries=max_retries, extra_headers=extra_headers, **params,
         )
-    key = resolve_api_key(api_key)
+    key = _Secret(resolve_api_key(api_key))
+    del api_key  # out of this frame's locals, should a later line raise with capture_locals
     base = resolve_base_url(base_url)
     body = build_body(model, messages, tools=tools, tool_choice=tool_choice, params=params)
 

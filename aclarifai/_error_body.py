@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
+from multidict import CIMultiDict
 
 from . import errors
 
@@ -53,9 +54,12 @@ _EXCERPT = 300
 
 def excerpt(raw: bytes | str, limit: int = _EXCERPT) -> str:
     """A short printable excerpt of a body, for error messages."""
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    # Look at a bounded prefix only: the body may be megabytes (an over-long line, say).
+    head = raw[: limit * 4 + 4]
+    text = head.decode("utf-8", "replace") if isinstance(head, bytes) else head
     text = " ".join(text.split())
-    return text[:limit] + ("..." if len(text) > limit else "")
+    more = len(text) > limit or len(raw) > len(head)
+    return text[:limit] + ("..." if more else "")
 
 
 def parse_error_object(obj: Any) -> tuple[str | None, int | str | None, str | None]:
@@ -123,7 +127,29 @@ def error_from_response(
         code=code,
         request_id=request_id or body_request_id,
         body=body,
-        headers=dict(headers),
+        headers=CIMultiDict(headers),  # a copy, still case-insensitive (Retry-After...)
+    )
+
+
+def error_in_body(
+    body: Any, status: int, request_id: str | None, headers: Mapping[str, str]
+) -> errors.APIStatusError | None:
+    """The error a 2xx JSON answer carries (Clarifai's status object, or an ``error`` key), if any."""
+    if not isinstance(body, dict) or "choices" in body and "error" not in body:
+        return None
+    status_obj = body.get("status")
+    failed_status = isinstance(status_obj, dict) and status_obj.get("code") not in (None, 10000)
+    if not (failed_status or body.get("error") or ("code" in body and "description" in body)):
+        return None
+    message, code, body_request_id = parse_error_object(body)
+    cls = error_class(status, code)
+    return cls(
+        message or "error",
+        status_code=status,
+        code=code,
+        request_id=request_id or body_request_id,
+        body=body,
+        headers=headers,
     )
 
 

@@ -20,8 +20,8 @@ import aiohttp
 import orjson
 
 from . import _retry
-from ._config import Timeout, resolve_api_key, resolve_base_url
-from ._error_body import error_class, error_from_response, excerpt, parse_error_object
+from ._config import Timeout, _Secret, resolve_api_key, resolve_base_url
+from ._error_body import error_from_response, error_in_body, excerpt
 from ._request import CompletionRequest, build_body
 from ._version import __version__
 from .errors import (
@@ -36,29 +36,17 @@ from .types import ChatCompletion
 
 __all__ = ["AsyncClarifai"]
 
+# aiohttp >= 3.10 tells a connect timeout apart; older versions raise ServerTimeoutError for both.
+_ConnectTimeout: type[BaseException] | tuple[()] = getattr(aiohttp, "ConnectionTimeoutError", ())
+
 logger = logging.getLogger("aclarifai")
 USER_AGENT = (
     f"aclarifai/{__version__} python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
 )
 _REDIRECTS = frozenset((301, 302, 303, 307, 308))
 _MAX_REDIRECTS = 5
-
-
-class _Secret:
-    """A string that never shows itself in a repr or a traceback."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "<secret>"
-
-    __str__ = __repr__
+_MAX_BODY = 64 * 1024 * 1024  # a non-stream answer larger than this is not a chat completion
+_MAX_ERROR_BODY = 1024 * 1024
 
 
 class _Headers(dict[str, str]):
@@ -116,13 +104,14 @@ class AsyncClarifai:
         trust_env: bool = False,
     ) -> None:
         self._api_key = _Secret(resolve_api_key(api_key))
+        del api_key  # out of this frame's locals, should a later line raise with capture_locals
         self.base_url = resolve_base_url(base_url, allow_insecure_http=allow_insecure_http)
         self.timeout = Timeout.coerce(timeout)
         self.max_retries = _check_retries(max_retries)
         self.default_headers = dict(default_headers or {})
-        self.max_line_size = max_line_size
+        self.max_line_size = _check_positive("max_line_size", max_line_size)
         self._ssl: ssl_module.SSLContext | bool = True if ssl is None else ssl
-        self._max_connections = max_connections
+        self._max_connections = _check_positive("max_connections", max_connections)
         self._trust_env = trust_env
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -130,9 +119,11 @@ class AsyncClarifai:
         self.chat = _Chat(self)
 
     def __repr__(self) -> str:
+        # getattr: a traceback may show a half-built client (capture_locals in __init__)
         return (
-            f"AsyncClarifai(base_url={self.base_url!r}, timeout={self.timeout!r}, "
-            f"max_retries={self.max_retries})"
+            f"AsyncClarifai(base_url={getattr(self, 'base_url', None)!r}, "
+            f"timeout={getattr(self, 'timeout', None)!r}, "
+            f"max_retries={getattr(self, 'max_retries', None)})"
         )
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -239,14 +230,21 @@ class AsyncClarifai:
         )
 
     def _retry_delay(self, request: _Request, error: APIError, attempt: int) -> float | None:
+        """Seconds to wait before attempt ``attempt + 1``, or None to give up with ``error``."""
         if attempt >= request.max_retries or not _retry.should_retry(error, error.headers):
             return None
         delay = _retry.retry_delay(attempt, error.headers)
-        if delay is not None:
+        if delay is None:
             logger.info(
-                "retrying %s %s in %.2fs (attempt %d of %d): %s",
-                request.method, request.url, delay, attempt + 1, request.max_retries, error,
+                "not retrying %s %s: the server asked to wait more than %.0fs (request id %s)",
+                request.method, request.url, _retry.MAX_RETRY_AFTER, error.request_id,
             )
+            return None
+        logger.info(
+            "retrying %s %s in %.2fs (retry %d of %d, request id %s): %s",
+            request.method, request.url, delay, attempt + 1, request.max_retries,
+            error.request_id, error,
+        )
         return delay
 
     async def _send(self, request: _Request) -> aiohttp.ClientResponse:
@@ -266,8 +264,8 @@ class AsyncClarifai:
                     request.method, url, data=request.body, headers=headers,
                     timeout=client_timeout, allow_redirects=False,
                 )
-            except asyncio.TimeoutError:
-                raise APITimeoutError(f"timed out connecting to {_origin(url)}") from None
+            except asyncio.TimeoutError as exc:
+                raise APITimeoutError(_timeout_message(exc, timeout, url)) from None
             except (aiohttp.ClientError, OSError) as exc:
                 raise APIConnectionError(
                     f"could not reach {_origin(url)}: {type(exc).__name__}: {exc}"
@@ -287,8 +285,8 @@ class AsyncClarifai:
             return response
         raise APIConnectionError(f"too many redirects (more than {_MAX_REDIRECTS})")
 
-    async def _request_json(self, request: _Request) -> Any:
-        """Send with retries and return the parsed JSON body of a 2xx answer."""
+    async def _request_json(self, request: _Request) -> tuple[Any, Mapping[str, str]]:
+        """Send with retries; the parsed JSON body of the 2xx answer, and its headers."""
         attempt = 0
         while True:
             try:
@@ -298,22 +296,12 @@ class AsyncClarifai:
                 if delay is None:
                     raise
                 attempt += 1
-                await asyncio.sleep(delay)
+                await _retry.sleep(delay)
 
-    async def _attempt_json(self, request: _Request) -> Any:
+    async def _attempt_json(self, request: _Request) -> tuple[Any, Mapping[str, str]]:
         response = await self._send(request)
         request_id = response.headers.get("x-request-id")
-        try:
-            raw = await response.read()
-        except asyncio.TimeoutError:
-            raise APITimeoutError("timed out reading the response", request_id=request_id) from None
-        except (aiohttp.ClientError, OSError) as exc:
-            raise APIConnectionError(
-                f"the connection broke while reading the response: {type(exc).__name__}: {exc}",
-                request_id=request_id,
-            ) from None
-        finally:
-            response.release()
+        raw = await _read_body(response, request.timeout)
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -325,15 +313,20 @@ class AsyncClarifai:
                 body=excerpt(raw),
                 headers=response.headers,
             ) from None
-        _raise_for_error_body(body, response.status, request_id, response.headers)
-        return body
+        error = error_in_body(body, response.status, request_id, response.headers)
+        if error is not None:
+            raise error
+        return body, response.headers
 
     async def _complete(self, request: _Request) -> ChatCompletion:
-        body = await self._request_json(request)
+        body, headers = await self._request_json(request)
         if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
             raise APIResponseValidationError(
                 f"the response is not a chat completion: {excerpt(orjson.dumps(body))}",
+                status_code=200,
+                request_id=headers.get("x-request-id"),
                 body=body,
+                headers=headers,
             )
         return ChatCompletion(body)
 
@@ -358,6 +351,12 @@ def _check_retries(value: int) -> int:
     return value
 
 
+def _check_positive(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(f"{name} must be an int >= 1, not {value!r}")
+    return value
+
+
 def _dumps(body: dict[str, Any]) -> bytes:
     try:
         return orjson.dumps(body)
@@ -371,42 +370,80 @@ def _origin(url: str) -> str:
 
 
 def _redirect_headers(source: str, target: str, headers: _Headers) -> _Headers:
-    if urlsplit(source).scheme == "https" and urlsplit(target).scheme != "https":
+    scheme = urlsplit(target).scheme
+    if scheme not in ("http", "https"):
+        raise APIConnectionError(f"refusing a redirect to a {scheme or 'relative'!r} URL")
+    if urlsplit(source).scheme == "https" and scheme != "https":
         raise APIConnectionError(f"refusing a redirect from https to {_origin(target)}")
     if _origin(source) == _origin(target):
         return headers
     return _Headers({k: v for k, v in headers.items() if k.lower() != "authorization"})
 
 
-async def _status_error(response: aiohttp.ClientResponse) -> APIError:
+async def _read_body(response: aiohttp.ClientResponse, timeout: Timeout) -> bytes:
+    """The whole body; a failure keeps an excerpt of what arrived. The connection is freed."""
+    request_id = response.headers.get("x-request-id")
+    pieces: list[bytes] = []
+    size = 0
     try:
-        raw = await response.read()
+        while piece := await response.content.readany():
+            pieces.append(piece)
+            size += len(piece)
+            if size > _MAX_BODY:
+                response.close()
+                raise APIResponseValidationError(
+                    f"the response is larger than {_MAX_BODY} bytes: "
+                    f"{excerpt(b''.join(pieces[:2]), 80)}",
+                    status_code=response.status, request_id=request_id,
+                )
+    except asyncio.TimeoutError as exc:
+        response.close()
+        received = b"".join(pieces)
+        raise APITimeoutError(
+            f"{_timeout_message(exc, timeout)} while reading the response "
+            f"(received {len(received)} bytes: {excerpt(received, 80) or 'nothing'})",
+            status_code=response.status, request_id=request_id, body=excerpt(received),
+        ) from None
+    except (aiohttp.ClientError, OSError) as exc:
+        response.close()
+        received = b"".join(pieces)
+        raise APIConnectionError(
+            f"the connection broke while reading the response: {type(exc).__name__}: {exc} "
+            f"(received {len(received)} bytes: {excerpt(received, 80) or 'nothing'})",
+            status_code=response.status, request_id=request_id, body=excerpt(received),
+        ) from None
+    except BaseException:
+        response.close()
+        raise
+    response.release()
+    return b"".join(pieces)
+
+
+def _timeout_message(exc: BaseException, timeout: Timeout, url: str | None = None) -> str:
+    where = f" {_origin(url)}" if url else ""
+    if isinstance(exc, _ConnectTimeout):
+        return f"timed out connecting to{where or ' the server'} (connect timeout {timeout.connect}s)"
+    if isinstance(exc, aiohttp.ServerTimeoutError):
+        return f"timed out waiting for data from{where or ' the server'} (read timeout {timeout.read}s)"
+    return f"timed out waiting for{where or ' the server'} (total timeout {timeout.total}s)"
+
+
+async def _status_error(response: aiohttp.ClientResponse) -> APIError:
+    """The typed error of an HTTP error answer; its body is read up to ``_MAX_ERROR_BODY``."""
+    pieces: list[bytes] = []
+    size = 0
+    try:
+        while size < _MAX_ERROR_BODY:
+            piece = await response.content.read(_MAX_ERROR_BODY - size)
+            if not piece:
+                break
+            pieces.append(piece)
+            size += len(piece)
     except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
-        raw = b""
+        pass  # what did arrive still says something
     finally:
-        response.release()
+        response.release()  # closes the connection instead if the body was not read whole
     return error_from_response(
-        response.status, raw, response.headers, fallback_reason=response.reason or ""
-    )
-
-
-def _raise_for_error_body(
-    body: Any, status: int, request_id: str | None, headers: Mapping[str, str]
-) -> None:
-    """A 2xx answer may still carry an error (Clarifai's status object, or an ``error`` key)."""
-    if not isinstance(body, dict) or "choices" in body and "error" not in body:
-        return
-    status_obj = body.get("status")
-    failed_status = isinstance(status_obj, dict) and status_obj.get("code") not in (None, 10000)
-    if not (failed_status or body.get("error") or ("code" in body and "description" in body)):
-        return
-    message, code, body_request_id = parse_error_object(body)
-    cls = error_class(status, code)
-    raise cls(
-        message or "error",
-        status_code=status,
-        code=code,
-        request_id=request_id or body_request_id,
-        body=body,
-        headers=headers,
+        response.status, b"".join(pieces), response.headers,
+        fallback_reason=response.reason or "",
     )

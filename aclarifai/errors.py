@@ -24,8 +24,10 @@ ClarifaiError
 ```
 
 Every ``APIError`` carries ``status_code``, ``code`` (the Clarifai status code when there is
-one), ``message``, ``request_id`` and ``body`` (the parsed error body, or an excerpt of the raw
-text). The PAT never appears in any of them.
+one), ``message``, ``request_id``, ``body`` (the parsed error body, or an excerpt of the raw
+text), ``headers`` (the response headers, when the server answered) and ``partial`` (for a
+stream, the completion assembled before the error). The PAT never appears in any of them.
+Which errors are retried, and how timeouts and cancellation behave: ``docs/errors.md``.
 """
 
 from __future__ import annotations

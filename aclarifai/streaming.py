@@ -17,7 +17,8 @@ from typing import Any
 import aiohttp
 import orjson
 
-from ._error_body import excerpt, is_error_chunk, stream_error
+from . import _retry
+from ._error_body import error_in_body, excerpt, is_error_chunk, stream_error
 from .accumulate import ChunkAccumulator
 from .errors import APIConnectionError, APIError, APIResponseValidationError, APITimeoutError
 from .events import StreamEvent
@@ -29,6 +30,7 @@ __all__ = ["CompletionStream"]
 # (error, attempt) -> delay before retrying, or None to give up
 RetryPolicy = Callable[[APIError, int], float | None]
 Opener = Callable[[], Awaitable[aiohttp.ClientResponse]]
+_NOT_A_STREAM_LIMIT = 64 * 1024  # bytes read from a 2xx answer that is not an event stream
 
 
 class CompletionStream:
@@ -60,13 +62,16 @@ class CompletionStream:
         self._event_buffer: list[StreamEvent] | None = None
         self.response_headers: Mapping[str, str] = {}
         self.request_id: str | None = None
+        self._queue: deque[dict[str, Any]] = deque()
+        self._events: deque[StreamEvent] = deque()
         self._reset()
 
     def _reset(self) -> None:
+        """Forget a failed attempt. The queues are emptied in place: ``__anext__`` holds them."""
         self._decoder = SSEDecoder(self._max_line_size)
         self._accumulator = ChunkAccumulator()
-        self._queue: deque[dict[str, Any]] = deque()
-        self._events: deque[StreamEvent] = deque()
+        self._queue.clear()
+        self._events.clear()
         self._saw_data = False
         self._saw_done = False
 
@@ -133,6 +138,8 @@ class CompletionStream:
         """Stop reading and release the connection (idempotent)."""
         if not self._finished:
             self._finished = True
+            self._queue.clear()
+            self._events.clear()
             self._close_response(abort=True)
             self._notify_end(None)
 
@@ -149,7 +156,9 @@ class CompletionStream:
         await self.aclose()
 
     def __del__(self) -> None:
-        response = self._response
+        # An abandoned stream (a `break` out of `async for`, a dropped reference) frees its
+        # connection here rather than leaving it to aiohttp's "Unclosed connection" warning.
+        response = getattr(self, "_response", None)
         if response is not None and not response.closed:
             response.close()
 
@@ -157,32 +166,77 @@ class CompletionStream:
 
     async def _pump(self, *, read: bool = True) -> None:
         """Read once from the network and process what arrived (with retries before output)."""
-        while True:
+        while not self._finished:  # aclose() from another task also ends a retry loop
             try:
                 if self._response is None:
                     await self._open()
+                    if self._finished:  # aclose() while connecting: drop the new response
+                        self._close_response(abort=True)
+                        return
                 if read:
-                    await self._read_once()
+                    try:
+                        await self._read_once()
+                    except (APIError, asyncio.CancelledError):
+                        raise
+                    except Exception as exc:
+                        # Input of a shape nothing checked for must still end as a typed error.
+                        raise APIResponseValidationError(
+                            f"could not process the stream: {type(exc).__name__}: {exc}",
+                            request_id=self.request_id,
+                        ) from exc
                 return
             except APIError as error:
-                self._close_response(abort=True)
-                self._response = None
-                delay = None if self._handed_out else self._retry_policy(error, self._attempt)
-                if delay is None:
-                    if error.partial is None:
-                        error.partial = self._accumulator.completion()
-                    self._finished = True
-                    self._error = error
-                    self._notify_end(error)
-                    return
-                self._attempt += 1
-                self._reset()
-                await asyncio.sleep(delay)
-            except asyncio.CancelledError:
-                self._finished = True
-                self._close_response(abort=True)
-                self._notify_end(None)
+                delay = self._failed(error)
+            except BaseException as exc:
+                self._abandon(exc)
                 raise
+            if delay is None:
+                return
+            try:
+                await _retry.sleep(delay)
+            except BaseException as exc:
+                self._abandon(exc)
+                raise
+
+    def _failed(self, error: APIError) -> float | None:
+        """End this attempt; return the delay before the next one, or None if ``error`` is final."""
+        self._close_response(abort=True)
+        self._response = None
+        if self._finished:  # closed meanwhile: the caller wants nothing more
+            return None
+        if error.request_id is None:
+            error.request_id = self.request_id
+        delay = None if self._handed_out else self._retry_policy(error, self._attempt)
+        if delay is None:
+            if error.partial is None:
+                error.partial = self._partial()
+            self._finished = True
+            self._error = error
+            self._notify_end(error)
+            return None
+        self._attempt += 1
+        self._reset()
+        return delay
+
+    def _abandon(self, exc: BaseException) -> None:
+        """Cancelled (or failed unexpectedly): close now; iterating again raises, with partial."""
+        if not self._finished:
+            self._finished = True
+            if isinstance(exc, asyncio.CancelledError):
+                message = "the stream was cancelled; it cannot be resumed"
+            else:
+                message = f"the stream was interrupted by {type(exc).__name__}"
+            self._error = APIConnectionError(
+                message, request_id=self.request_id, partial=self._partial()
+            )
+        self._close_response(abort=True)
+        self._notify_end(None)
+
+    def _partial(self) -> ChatCompletion | None:
+        try:
+            return self._accumulator.completion()
+        except Exception:  # a hostile chunk may have left the accumulator unusable
+            return None
 
     async def _open(self) -> None:
         response = await self._opener()
@@ -191,15 +245,38 @@ class CompletionStream:
         self.request_id = response.headers.get("x-request-id")
         content_type = response.headers.get("Content-Type", "")
         if "text/event-stream" not in content_type:
-            raw = await response.read()
-            raise APIResponseValidationError(
-                f"expected an event stream, got {content_type or 'no content type'!r}: "
-                f"{excerpt(raw) or '(empty body)'}",
-                status_code=response.status,
-                request_id=self.request_id,
-                body=excerpt(raw),
-                headers=response.headers,
-            )
+            raise await self._not_a_stream(response, content_type)
+
+    async def _not_a_stream(self, response: aiohttp.ClientResponse, content_type: str) -> APIError:
+        """The error for a 2xx answer that is not an event stream: an error body, a proxy page."""
+        pieces: list[bytes] = []
+        size = 0
+        try:
+            while size < _NOT_A_STREAM_LIMIT:
+                piece = await response.content.read(_NOT_A_STREAM_LIMIT - size)
+                if not piece:
+                    break
+                pieces.append(piece)
+                size += len(piece)
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
+            pass  # the excerpt shows what did arrive
+        raw = b"".join(pieces)
+        if "json" in content_type:
+            try:
+                body = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                body = None
+            error = error_in_body(body, response.status, self.request_id, response.headers)
+            if error is not None:
+                return error
+        return APIResponseValidationError(
+            f"expected an event stream, got {content_type or 'no content type'!r}: "
+            f"{excerpt(raw) or '(empty body)'}",
+            status_code=response.status,
+            request_id=self.request_id,
+            body=excerpt(raw),
+            headers=response.headers,
+        )
 
     async def _read_once(self) -> None:
         response = self._response

@@ -4,11 +4,18 @@
 ``sys.unraisablehook`` and "Unclosed client session" is logged by asyncio's exception handler;
 neither would fail a test on its own. The autouse guard collects both (after ``gc.collect()``,
 so abandoned objects are finalised inside the test that abandoned them).
+
+``gc.collect()`` is what makes the guard costly (tens of milliseconds once hypothesis is loaded),
+so it runs only where something can leak: async tests, sync tests that created a socket (an
+event loop makes one, so does any connection; an audit hook counts them) and tests marked
+``@pytest.mark.leakcheck``. (``gc.freeze()`` after collection would make every collection cheap,
+but it hides frozen objects from ``gc.get_referrers()``, which hypothesis relies on.)
 """
 
 from __future__ import annotations
 
 import gc
+import inspect
 import logging
 import sys
 import warnings
@@ -34,8 +41,37 @@ class _Collector(logging.Handler):
         self.records.append(record)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "leakcheck: run the leak guard's gc.collect() for this sync test too"
+    )
+    config.addinivalue_line(
+        "markers", "soak: a bounded soak test (many streams, injected faults); runs in CI"
+    )
+
+
+_sockets_created = [0]
+
+
+def _count_sockets(event: str, args: tuple[Any, ...]) -> None:
+    if event == "socket.__new__":
+        _sockets_created[0] += 1
+
+
+sys.addaudithook(_count_sockets)  # for the whole session: audit hooks cannot be removed
+
+
+def _needs_collect(request: pytest.FixtureRequest, sockets_before: int) -> bool:
+    if _sockets_created[0] != sockets_before:
+        return True
+    if request.node.get_closest_marker("leakcheck") is not None:
+        return True
+    return inspect.iscoroutinefunction(getattr(request.node, "function", None))
+
+
 @pytest.fixture(autouse=True)
-def no_leaks() -> Iterator[None]:
+def no_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
+    sockets_before = _sockets_created[0]
     unraisable: list[Any] = []
     previous_hook = sys.unraisablehook
     sys.unraisablehook = unraisable.append
@@ -46,7 +82,8 @@ def no_leaks() -> Iterator[None]:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             yield
-            gc.collect()
+            if _needs_collect(request, sockets_before):
+                gc.collect()
     finally:
         sys.unraisablehook = previous_hook
         asyncio_logger.removeHandler(collector)
