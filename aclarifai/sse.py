@@ -12,6 +12,7 @@ pending event that was never terminated by a blank line, because several real se
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from .errors import APIResponseValidationError
 
@@ -64,6 +65,7 @@ class SSEDecoder:
 
     __slots__ = (
         "_data",
+        "_error",
         "_event",
         "_last_id",
         "_max_line_size",
@@ -84,26 +86,58 @@ class SSEDecoder:
         self._event = ""
         self._last_id = ""
         self._retry: int | None = None
+        self._error: APIResponseValidationError | None = None
 
     @property
     def last_event_id(self) -> str:
         return self._last_id
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
-        """Consume the next bytes of the body; return the events they complete, in order."""
+        """Consume the next bytes of the body; return the events they complete, in order.
+
+        A bad line (invalid UTF-8, over ``max_line_size``) raises ``APIResponseValidationError``;
+        events completed before it in the same bytes are returned first and the error is raised
+        by the next call, so nothing that arrived intact is lost.
+        """
+        events: list[ServerSentEvent] = []
+        self._guarded(self._feed, chunk, events)
+        return events
+
+    def flush(self) -> list[ServerSentEvent]:
+        """End of body: process an unterminated last line and dispatch a pending event."""
+        events: list[ServerSentEvent] = []
+        self._guarded(self._flush, b"", events)
+        return events
+
+    def _guarded(
+        self,
+        step: Callable[[bytes, list[ServerSentEvent]], None],
+        chunk: bytes,
+        events: list[ServerSentEvent],
+    ) -> None:
+        error = self._error
+        if error is not None:
+            raise error
+        try:
+            step(chunk, events)
+        except APIResponseValidationError as exc:
+            if not events:
+                raise
+            self._error = exc
+
+    def _feed(self, chunk: bytes, events: list[ServerSentEvent]) -> None:
         if self._skip_lf and chunk:
             self._skip_lf = False
             if chunk[0] == 0x0A:
                 chunk = chunk[1:]
         if not chunk:
-            return []
+            return
         if b"\r" in chunk:
             lines = _NEWLINES.split(chunk)
             self._skip_lf = chunk[-1] == 0x0D
         else:
             lines = chunk.split(b"\n")
         tail = lines.pop()
-        events: list[ServerSentEvent] = []
         if lines:
             if self._pending:
                 self._pending.append(lines[0])
@@ -135,11 +169,8 @@ class SSEDecoder:
             self._pending_size += len(tail)
             if self._pending_size > self._max_line_size:
                 self._line_too_long(self._pending_size)
-        return events
 
-    def flush(self) -> list[ServerSentEvent]:
-        """End of body: process an unterminated last line and dispatch a pending event."""
-        events: list[ServerSentEvent] = []
+    def _flush(self, _: bytes, events: list[ServerSentEvent]) -> None:
         self._skip_lf = False
         if self._pending:
             line = b"".join(self._pending)
@@ -153,7 +184,6 @@ class SSEDecoder:
         event = self._process(b"")
         if event is not None:
             events.append(event)
-        return events
 
     def _line_too_long(self, size: int) -> None:
         self._pending.clear()

@@ -95,3 +95,11 @@ def test_line_too_long_is_a_clear_error() -> None:
 def test_invalid_utf8_is_a_typed_error() -> None:
     with pytest.raises(APIResponseValidationError, match="invalid UTF-8"):
         decode([b"data: \xff\xfe\n\n"])
+
+
+def test_events_before_a_bad_line_are_returned_first() -> None:
+    decoder = SSEDecoder()
+    events = decoder.feed(b"data: good\n\ndata: \xff\n\n")
+    assert [e.data for e in events] == ["good"]
+    with pytest.raises(APIResponseValidationError, match="invalid UTF-8"):
+        decoder.feed(b"data: later\n\n")
