@@ -9,6 +9,7 @@ import aiohttp
 
 from ._config import Timeout
 from .errors import APIError
+from .hooks import CallObserver, observe
 from .models import resolve_model
 from .sse import DEFAULT_MAX_LINE_SIZE
 from .streaming import CompletionStream
@@ -121,7 +122,10 @@ class CompletionRequest:
         options.setdefault("include_usage", True)
         body["stream_options"] = options
         source = _StreamSource(self, body)
-        return CompletionStream(source.open, source.retry_delay, max_line_size=self._max_line_size)
+        return CompletionStream(
+            source.open, source.retry_delay, max_line_size=self._max_line_size,
+            observer_of=source.observer_of,
+        )
 
     async def _prepare(self, body: dict[str, Any], *, stream: bool) -> tuple[AsyncClarifai, Any]:
         client = await self._get_client()
@@ -162,18 +166,30 @@ class CompletionRequest:
 class _StreamSource:
     """Opens (and re-opens, on retry) the HTTP response of one stream."""
 
-    __slots__ = ("_body", "_client", "_owner", "_request")
+    __slots__ = ("_body", "_client", "_observer", "_opens", "_owner", "_request")
 
     def __init__(self, owner: CompletionRequest, body: dict[str, Any]) -> None:
         self._owner = owner
         self._body = body
         self._client: AsyncClarifai | None = None
         self._request: Any = None
+        self._observer: CallObserver | None = None
+        self._opens = 0
 
     async def open(self) -> aiohttp.ClientResponse:
         if self._client is None:
             self._client, self._request = await self._owner._prepare(self._body, stream=True)
+            self._observer = observe(
+                self._client.hooks, "POST", self._request.url, self._body, stream=True
+            )
+        if self._observer is not None:
+            await self._observer.attempt(self._opens)
+        self._opens += 1
         return await self._client._send(self._request)
+
+    def observer_of(self) -> CallObserver | None:
+        """The hooks' observer of this stream (None without hooks, or before the first open)."""
+        return self._observer
 
     def retry_delay(self, error: APIError, attempt: int) -> float | None:
         if self._client is None:

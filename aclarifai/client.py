@@ -28,11 +28,14 @@ from .errors import (
     APIConnectionError,
     APIError,
     APIResponseValidationError,
+    APIStatusError,
     APITimeoutError,
     ConfigurationError,
+    NotFoundError,
 )
+from .hooks import Hooks, observe
 from .sse import DEFAULT_MAX_LINE_SIZE
-from .types import ChatCompletion
+from .types import ChatCompletion, ModelInfo, Usage
 
 __all__ = ["AsyncClarifai"]
 
@@ -60,7 +63,7 @@ class _Headers(dict[str, str]):
 class _Request:
     """One prepared HTTP request: everything needed to send (and resend) it."""
 
-    __slots__ = ("body", "headers", "max_retries", "method", "stream", "timeout", "url")
+    __slots__ = ("body", "headers", "json", "max_retries", "method", "stream", "timeout", "url")
 
     def __init__(
         self,
@@ -71,7 +74,9 @@ class _Request:
         timeout: Timeout,
         max_retries: int,
         stream: bool,
+        json: dict[str, Any] | None = None,
     ) -> None:
+        self.json = json  # the body before encoding, for hooks (the PAT is never in it)
         self.method = method
         self.url = url
         self.body = body
@@ -102,7 +107,9 @@ class AsyncClarifai:
         max_connections: int = 1000,
         max_line_size: int = DEFAULT_MAX_LINE_SIZE,
         trust_env: bool = False,
+        hooks: Hooks | None = None,
     ) -> None:
+        self.hooks = hooks if hooks is not None else Hooks()
         self._api_key = _Secret(resolve_api_key(api_key))
         del api_key  # out of this frame's locals, should a later line raise with capture_locals
         self.base_url = resolve_base_url(base_url, allow_insecure_http=allow_insecure_http)
@@ -117,6 +124,7 @@ class AsyncClarifai:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self.chat = _Chat(self)
+        self.models = _Models(self)
 
     def __repr__(self) -> str:
         # getattr: a traceback may show a half-built client (capture_locals in __init__)
@@ -226,7 +234,7 @@ class AsyncClarifai:
         if extra_headers:
             headers.update(extra_headers)
         return _Request(
-            method, self.base_url + path, payload, headers, timeout, max_retries, stream
+            method, self.base_url + path, payload, headers, timeout, max_retries, stream, body
         )
 
     def _retry_delay(self, request: _Request, error: APIError, attempt: int) -> float | None:
@@ -287,18 +295,30 @@ class AsyncClarifai:
 
     async def _request_json(self, request: _Request) -> tuple[Any, Mapping[str, str]]:
         """Send with retries; the parsed JSON body of the 2xx answer, and its headers."""
+        observer = observe(self.hooks, request.method, request.url, request.json, stream=False)
         attempt = 0
         while True:
+            if observer is not None:
+                await observer.attempt(attempt)
             try:
-                return await self._attempt_json(request)
+                body, headers, status = await self._attempt_json(request)
             except APIError as error:
                 delay = self._retry_delay(request, error, attempt)
+                if observer is not None:
+                    await observer.error(error, will_retry=delay is not None)
                 if delay is None:
                     raise
                 attempt += 1
                 await _retry.sleep(delay)
+                continue
+            if observer is not None:
+                await observer.response(
+                    status=status, request_id=headers.get("x-request-id"), usage=_usage_of(body),
+                    model=body.get("model") if isinstance(body, dict) else None,
+                )
+            return body, headers
 
-    async def _attempt_json(self, request: _Request) -> tuple[Any, Mapping[str, str]]:
+    async def _attempt_json(self, request: _Request) -> tuple[Any, Mapping[str, str], int]:
         response = await self._send(request)
         request_id = response.headers.get("x-request-id")
         raw = await _read_body(response, request.timeout)
@@ -316,7 +336,7 @@ class AsyncClarifai:
         error = error_in_body(body, response.status, request_id, response.headers)
         if error is not None:
             raise error
-        return body, response.headers
+        return body, response.headers, response.status
 
     async def _complete(self, request: _Request) -> ChatCompletion:
         body, headers = await self._request_json(request)
@@ -343,6 +363,46 @@ class _Completions:
 class _Chat:
     def __init__(self, client: AsyncClarifai) -> None:
         self.completions = _Completions(client)
+
+
+class _Models:
+    def __init__(self, client: AsyncClarifai) -> None:
+        self._client = client
+
+    async def list(self) -> list[ModelInfo]:
+        """The models the endpoint lists (``GET {base}/models``); each ``.id`` is a model URL.
+
+        Raises ``NotFoundError`` when the endpoint does not offer model listing (404 or 405).
+        """
+        client = self._client
+        request = client._prepare(
+            "GET", "/models", None, stream=False, timeout=client.timeout,
+            max_retries=client.max_retries, extra_headers=None,
+        )
+        try:
+            body, headers = await client._request_json(request)
+        except APIStatusError as error:
+            if error.status_code not in (404, 405):
+                raise
+            raise NotFoundError(
+                f"model listing is not offered at {request.url} (HTTP {error.status_code}); "
+                "browse https://clarifai.com/explore/models and pass a model's URL as model=",
+                status_code=error.status_code, code=error.code, request_id=error.request_id,
+                body=error.body, headers=error.headers,
+            ) from None
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, list):
+            raise APIResponseValidationError(
+                f"the model list has no 'data' list: {excerpt(orjson.dumps(body))}",
+                status_code=200, request_id=headers.get("x-request-id"), body=body,
+                headers=headers,
+            )
+        return [ModelInfo(item) for item in data if isinstance(item, dict)]
+
+
+def _usage_of(body: Any) -> Usage | None:
+    usage = body.get("usage") if isinstance(body, dict) else None
+    return Usage(usage) if isinstance(usage, dict) and usage else None
 
 
 def _check_retries(value: int) -> int:

@@ -22,6 +22,7 @@ from ._error_body import error_in_body, excerpt, is_error_chunk, stream_error
 from .accumulate import ChunkAccumulator
 from .errors import APIConnectionError, APIError, APIResponseValidationError, APITimeoutError
 from .events import StreamEvent
+from .hooks import CallObserver
 from .sse import SSEDecoder
 from .types import ChatCompletion, ChatCompletionChunk, Usage
 
@@ -49,7 +50,11 @@ class CompletionStream:
         *,
         max_line_size: int,
         on_end: Callable[[CompletionStream, BaseException | None], None] | None = None,
+        observer_of: Callable[[], CallObserver | None] | None = None,
     ) -> None:
+        self._observer_of = observer_of
+        self._end_unreported = False  # set at the end of the body, until on_response has fired
+        self._status = 0
         self._opener = opener
         self._retry_policy = retry_policy
         self._max_line_size = max_line_size
@@ -184,15 +189,21 @@ class CompletionStream:
                             f"could not process the stream: {type(exc).__name__}: {exc}",
                             request_id=self.request_id,
                         ) from exc
+                if self._end_unreported:
+                    await self._report_end()
                 return
             except APIError as error:
                 delay = self._failed(error)
+                failure = error  # `error` is unbound when the except clause ends
             except BaseException as exc:
                 self._abandon(exc)
                 raise
-            if delay is None:
-                return
             try:
+                observer = self._observer()
+                if observer is not None:
+                    await observer.error(failure, will_retry=delay is not None)
+                if delay is None:
+                    return
                 await _retry.sleep(delay)
             except BaseException as exc:
                 self._abandon(exc)
@@ -238,9 +249,23 @@ class CompletionStream:
         except Exception:  # a hostile chunk may have left the accumulator unusable
             return None
 
+    def _observer(self) -> CallObserver | None:
+        return self._observer_of() if self._observer_of is not None else None
+
+    async def _report_end(self) -> None:
+        """Fire ``on_response`` for a stream read to its end."""
+        self._end_unreported = False
+        observer = self._observer()
+        if observer is not None:
+            await observer.response(
+                status=self._status, request_id=self.request_id, usage=self._accumulator.usage,
+                model=self._accumulator.completion().model,
+            )
+
     async def _open(self) -> None:
         response = await self._opener()
         self._response = response
+        self._status = response.status
         self.response_headers = response.headers
         self.request_id = response.headers.get("x-request-id")
         content_type = response.headers.get("Content-Type", "")
@@ -328,6 +353,10 @@ class CompletionStream:
             raise APIResponseValidationError(
                 f"stream event is not a JSON object: {excerpt(data)!r}", request_id=self.request_id
             )
+        if not self._saw_data and self._observer_of is not None:
+            observer = self._observer_of()  # the first data event of this attempt
+            if observer is not None:
+                observer.chunk()
         self._saw_data = True
         if kind == "error" or is_error_chunk(obj):
             self._accumulator.feed(obj, self._event_buffer)
@@ -357,6 +386,7 @@ class CompletionStream:
                 request_id=self.request_id,
             )
         self._finished = True
+        self._end_unreported = True
         end_events = self._accumulator.end()
         if self._event_buffer is not None:
             self._events.extend(end_events)

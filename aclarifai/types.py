@@ -21,6 +21,7 @@ __all__ = [
     "Delta",
     "Function",
     "Message",
+    "ModelInfo",
     "ToolCall",
     "ToolCallDelta",
     "Usage",
@@ -419,3 +420,25 @@ class ChatCompletion(_View):
     def usage(self) -> Usage | None:
         usage = self._data.get("usage")
         return Usage(usage) if usage else None
+
+
+class ModelInfo(_View):
+    """One entry of ``client.models.list()``; ``id`` is the model's Clarifai URL."""
+
+    __slots__ = ()
+
+    @property
+    def id(self) -> str:
+        return str(self._data.get("id") or "")
+
+    @property
+    def object(self) -> str:
+        return self._data.get("object") or "model"
+
+    @property
+    def created(self) -> int | None:
+        return self._data.get("created")
+
+    @property
+    def owned_by(self) -> str | None:
+        return self._data.get("owned_by")
