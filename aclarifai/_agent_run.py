@@ -148,7 +148,7 @@ class AgentRun:
         self.turns = turn.number
         async with request as stream:
             turn.stream = stream
-            model = cast("AsyncGenerator[StreamEvent, None]", stream.events())
+            model = stream.events()
             reader: asyncio.Task[StreamEvent | None] | None = None
             try:
                 while True:

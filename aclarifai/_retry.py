@@ -49,7 +49,7 @@ def should_retry(error: APIError, headers: Mapping[str, str] | None = None) -> b
         if hint in ("true", "false"):
             return hint == "true"
     if isinstance(error, APIConnectionError):
-        return True
+        return error.retryable
     if isinstance(error.code, int) and error.code in RETRYABLE_CODES:
         return True
     return status is not None and (status in RETRYABLE_STATUS or status >= 500)

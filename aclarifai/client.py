@@ -274,6 +274,13 @@ class AsyncClarifai:
                 )
             except asyncio.TimeoutError as exc:
                 raise APITimeoutError(_timeout_message(exc, timeout, url)) from None
+            except aiohttp.ClientSSLError as exc:
+                # A certificate or TLS setup problem will not fix itself: do not retry it.
+                error = APIConnectionError(
+                    f"TLS failed with {_origin(url)}: {type(exc).__name__}: {exc}"
+                )
+                error.retryable = False
+                raise error from None
             except (aiohttp.ClientError, OSError) as exc:
                 raise APIConnectionError(
                     f"could not reach {_origin(url)}: {type(exc).__name__}: {exc}"

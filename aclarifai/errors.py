@@ -142,6 +142,9 @@ class APIError(ClarifaiError):
 class APIConnectionError(APIError):
     """The request could not reach the server, or the connection broke."""
 
+    retryable: bool = True
+    """False for failures that a retry cannot fix (a TLS certificate error)."""
+
 
 class APITimeoutError(APIConnectionError):
     """A connect, read or total timeout expired."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -110,7 +110,7 @@ class CompletionStream:
         self._handed_out = True
         return ChatCompletionChunk(queue.popleft())
 
-    async def events(self) -> AsyncIterator[StreamEvent]:
+    async def events(self) -> AsyncGenerator[StreamEvent, None]:
         """The stream as typed events (``aclarifai.events``), ending with ``Finished``."""
         self._event_buffer = []
         try:

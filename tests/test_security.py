@@ -292,12 +292,20 @@ async def tls_server(cert: Path, key: Path) -> AsyncIterator[str]:
         await runner.cleanup()
 
 
-async def test_an_untrusted_certificate_is_refused(certificate: tuple[Path, Path]) -> None:
+async def test_an_untrusted_certificate_is_refused(
+    certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     cert, key = certificate
+
+    async def no_retry_wait(delay: float) -> None:
+        raise AssertionError(f"a certificate error was retried (wait of {delay}s)")
+
+    monkeypatch.setattr(aclarifai._retry, "sleep", no_retry_wait)
     async with tls_server(cert, key) as base_url:
-        async with AsyncClarifai(api_key=PAT, base_url=base_url, max_retries=0) as client:
+        async with AsyncClarifai(api_key=PAT, base_url=base_url, max_retries=2) as client:
             with pytest.raises(APIConnectionError, match="(?i)certificate") as info:
                 await client.acompletion(model=MODEL, messages=MESSAGES)
+            assert info.value.retryable is False
             assert PAT not in rendered(info.value)
         trusted = ssl.create_default_context(cafile=str(cert))
         async with AsyncClarifai(api_key=PAT, base_url=base_url, ssl=trusted) as client:
