@@ -236,14 +236,10 @@ def _text_of(content: Any, kind: str) -> str | None:
     return "".join(pieces) if pieces else None
 
 
-class Delta(_View):
-    """What one chunk adds to a choice: content, reasoning, refusal, tool-call fragments."""
+class _MessageFields(_View):
+    """What a message and a delta share: text, reasoning and refusal."""
 
     __slots__ = ()
-
-    @property
-    def role(self) -> str | None:
-        return self._data.get("role")
 
     @property
     def content(self) -> str | None:
@@ -254,7 +250,8 @@ class Delta(_View):
 
     @property
     def reasoning_content(self) -> str | None:
-        """Reasoning text, whichever field the server uses (``reasoning_content``, ``reasoning``)."""
+        """Reasoning text, whichever field the server uses (``reasoning_content``, ``reasoning``,
+        or thinking parts of a list content)."""
         value = self._data.get("reasoning_content")
         if value is None:
             value = self._data.get("reasoning")
@@ -266,24 +263,43 @@ class Delta(_View):
     def refusal(self) -> str | None:
         return self._data.get("refusal")
 
+
+class Delta(_MessageFields):
+    """What one chunk adds to a choice: content, reasoning, refusal, tool-call fragments."""
+
+    __slots__ = ()
+
+    @property
+    def role(self) -> str | None:
+        return self._data.get("role")
+
     @property
     def tool_calls(self) -> list[ToolCallDelta] | None:
         calls = self._data.get("tool_calls")
         return [ToolCallDelta(c) for c in calls] if calls else None
 
 
-class ChunkChoice(_View):
-    """One choice of a streamed chunk."""
+class Message(_MessageFields):
+    """An assistant message (also usable for any role when sending messages back)."""
 
+    __slots__ = ()
+
+    @property
+    def role(self) -> str:
+        return self._data.get("role") or "assistant"
+
+    @property
+    def tool_calls(self) -> list[ToolCall] | None:
+        calls = self._data.get("tool_calls")
+        return [ToolCall(c) for c in calls] if calls else None
+
+
+class _ChoiceFields(_View):
     __slots__ = ()
 
     @property
     def index(self) -> int:
         return self._data.get("index") or 0
-
-    @property
-    def delta(self) -> Delta:
-        return Delta(self._data.get("delta") or {})
 
     @property
     def finish_reason(self) -> str | None:
@@ -294,18 +310,32 @@ class ChunkChoice(_View):
         return self._data.get("logprobs")
 
 
-class ChatCompletionChunk(_View):
-    """One streamed ``chat.completion.chunk``."""
+class ChunkChoice(_ChoiceFields):
+    """One choice of a streamed chunk."""
 
+    __slots__ = ()
+
+    @property
+    def delta(self) -> Delta:
+        return Delta(self._data.get("delta") or {})
+
+
+class Choice(_ChoiceFields):
+    """One choice of a complete response."""
+
+    __slots__ = ()
+
+    @property
+    def message(self) -> Message:
+        return Message(self._data.get("message") or {})
+
+
+class _ResponseFields(_View):
     __slots__ = ()
 
     @property
     def id(self) -> str | None:
         return self._data.get("id")
-
-    @property
-    def object(self) -> str:
-        return self._data.get("object") or "chat.completion.chunk"
 
     @property
     def created(self) -> int | None:
@@ -318,6 +348,21 @@ class ChatCompletionChunk(_View):
     @property
     def system_fingerprint(self) -> str | None:
         return self._data.get("system_fingerprint")
+
+    @property
+    def usage(self) -> Usage | None:
+        usage = self._data.get("usage")
+        return Usage(usage) if usage else None
+
+
+class ChatCompletionChunk(_ResponseFields):
+    """One streamed ``chat.completion.chunk``."""
+
+    __slots__ = ()
+
+    @property
+    def object(self) -> str:
+        return self._data.get("object") or "chat.completion.chunk"
 
     @property
     def choices(self) -> list[ChunkChoice]:
@@ -328,98 +373,19 @@ class ChatCompletionChunk(_View):
             return [ChunkChoice(choices[0])]
         return [ChunkChoice(c) for c in choices]
 
-    @property
-    def usage(self) -> Usage | None:
-        usage = self._data.get("usage")
-        return Usage(usage) if usage else None
 
-
-class Message(_View):
-    """An assistant message (also usable for any role when sending messages back)."""
-
-    __slots__ = ()
-
-    @property
-    def role(self) -> str:
-        return self._data.get("role") or "assistant"
-
-    @property
-    def content(self) -> str | None:
-        content = self._data.get("content")
-        return content if content is None or isinstance(content, str) else _text_of(content, "text")
-
-    @property
-    def reasoning_content(self) -> str | None:
-        value = self._data.get("reasoning_content")
-        if value is None:
-            value = self._data.get("reasoning")
-        return value if isinstance(value, str) else None
-
-    @property
-    def refusal(self) -> str | None:
-        return self._data.get("refusal")
-
-    @property
-    def tool_calls(self) -> list[ToolCall] | None:
-        calls = self._data.get("tool_calls")
-        return [ToolCall(c) for c in calls] if calls else None
-
-
-class Choice(_View):
-    """One choice of a complete response."""
-
-    __slots__ = ()
-
-    @property
-    def index(self) -> int:
-        return self._data.get("index") or 0
-
-    @property
-    def message(self) -> Message:
-        return Message(self._data.get("message") or {})
-
-    @property
-    def finish_reason(self) -> str | None:
-        return self._data.get("finish_reason")
-
-    @property
-    def logprobs(self) -> dict[str, Any] | None:
-        return self._data.get("logprobs")
-
-
-class ChatCompletion(_View):
+class ChatCompletion(_ResponseFields):
     """A complete ``chat.completion`` response (non-stream, or assembled from a stream)."""
 
     __slots__ = ()
-
-    @property
-    def id(self) -> str | None:
-        return self._data.get("id")
 
     @property
     def object(self) -> str:
         return self._data.get("object") or "chat.completion"
 
     @property
-    def created(self) -> int | None:
-        return self._data.get("created")
-
-    @property
-    def model(self) -> str | None:
-        return self._data.get("model")
-
-    @property
-    def system_fingerprint(self) -> str | None:
-        return self._data.get("system_fingerprint")
-
-    @property
     def choices(self) -> list[Choice]:
         return [Choice(c) for c in self._data.get("choices") or ()]
-
-    @property
-    def usage(self) -> Usage | None:
-        usage = self._data.get("usage")
-        return Usage(usage) if usage else None
 
 
 class ModelInfo(_View):
