@@ -16,7 +16,7 @@ import contextlib
 from asyncio import FIRST_COMPLETED
 from collections import deque
 from collections.abc import AsyncGenerator
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from . import _agent_text as text
 from ._default import acompletion
