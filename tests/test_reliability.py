@@ -44,7 +44,7 @@ from aclarifai import (
     _retry,
     errors,
 )
-from aclarifai import client as client_module
+from aclarifai import _http as http_module
 from aclarifai.testing import FakeClarifai, make_chunk
 
 from .conftest import MODEL
@@ -1033,7 +1033,7 @@ async def test_a_truncated_non_stream_body(fake: FakeClarifai) -> None:
 async def test_an_oversized_non_stream_body(
     fake: FakeClarifai, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(client_module, "_MAX_BODY", 1000)
+    monkeypatch.setattr(http_module, "_MAX_BODY", 1000)
     fake.add_text("word " * 1000)
     async with make_client(fake, max_retries=0) as client:
         with pytest.raises(APIResponseValidationError, match="larger than 1000 bytes"):
