@@ -13,18 +13,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any, Literal, TextIO
 
+from _example_cli import run_example  # the --online/--model command line, offline by default
+
 from aclarifai import AsyncClarifai
 from aclarifai.agent import Agent, AgentResult, RunFinished, ToolCallReady, ToolResult
-from aclarifai.errors import ClarifaiError
-from aclarifai.testing import FakeClarifai
 from aclarifai.tools import tool
 
-DEFAULT_MODEL = "https://clarifai.com/openai/chat-completion/models/gpt-oss-120b"
 QUESTIONS = (
     "What's the weather in Paris, and the local time there?",
     "Convert 100 EUR to USD for my trip.",
@@ -95,42 +93,19 @@ async def conversation(agent: Agent, out: TextIO) -> None:
     )
 
 
-async def offline(model: str, out: TextIO) -> None:
-    async with FakeClarifai() as fake, AsyncClarifai(
-        api_key=fake.api_key, base_url=fake.base_url
-    ) as client:
-        await conversation(make_agent(model, client), out)
-
-
-async def online(model: str, out: TextIO) -> None:
-    async with AsyncClarifai() as client:  # the PAT comes from CLARIFAI_PAT
-        await conversation(make_agent(model, client), out)
-
-
-def make_agent(model: str, client: AsyncClarifai) -> Agent:
-    return Agent(
+async def run(client: AsyncClarifai, model: str, args: argparse.Namespace, out: TextIO) -> None:
+    agent = Agent(
         model,
         [get_weather, get_time, convert_currency],
         instructions="You are a travel assistant. Use the tools; answer in one or two sentences.",
         client=client,
         max_turns=4,
     )
+    await conversation(agent, out)
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--online", action="store_true", help="use the real API (needs CLARIFAI_PAT)")
-    parser.add_argument("--model", default=DEFAULT_MODEL)
-    args = parser.parse_args(argv)
-    if args.online and not os.environ.get("CLARIFAI_PAT"):
-        print("--online needs a Personal Access Token in CLARIFAI_PAT", file=sys.stderr)
-        return 2
-    try:
-        asyncio.run((online if args.online else offline)(args.model, out))
-    except ClarifaiError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return run_example(__doc__, run, argv, out)
 
 
 if __name__ == "__main__":

@@ -10,21 +10,22 @@ in the question and answers with what they returned. Online, a real model on Cla
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from aclarifai import AsyncClarifai
 from aclarifai.agent import Agent, RunFinished, ToolCallReady, ToolResult
-from aclarifai.errors import ClarifaiError
 from aclarifai.events import ContentDelta
-from aclarifai.testing import FakeClarifai
 from aclarifai.tools import tool
 
-DEFAULT_MODEL = "https://clarifai.com/openai/chat-completion/models/gpt-oss-120b"
+# The shared command line sits next to this file. Run as a script, this folder is already first
+# on sys.path; this line also finds it when the file is loaded by path (tests/test_agent.py does).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _example_cli import run_example  # noqa: E402  the --online/--model command line, offline by default
+
 QUESTION = "What's the weather in Paris?"
 INSTRUCTIONS = "You are a concise weather assistant. Use get_weather for current conditions."
 
@@ -59,38 +60,13 @@ async def ask(agent: Agent, question: str, out: TextIO) -> None:
             out.flush()
 
 
-async def offline(question: str, out: TextIO) -> None:
-    async with FakeClarifai() as fake, AsyncClarifai(
-        api_key=fake.api_key, base_url=fake.base_url
-    ) as client:
-        agent = Agent(DEFAULT_MODEL, [get_weather], instructions=INSTRUCTIONS, client=client)
-        await ask(agent, question, out)
-
-
-async def online(model: str, question: str, out: TextIO) -> None:
-    async with AsyncClarifai() as client:  # the PAT comes from CLARIFAI_PAT
-        agent = Agent(model, [get_weather], instructions=INSTRUCTIONS, client=client)
-        await ask(agent, question, out)
+async def run(client: AsyncClarifai, model: str, args: argparse.Namespace, out: TextIO) -> None:
+    agent = Agent(model, [get_weather], instructions=INSTRUCTIONS, client=client)
+    await ask(agent, args.question, out)
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("question", nargs="?", default=QUESTION)
-    parser.add_argument("--online", action="store_true", help="use the real API (needs CLARIFAI_PAT)")
-    parser.add_argument("--model", default=DEFAULT_MODEL)
-    args = parser.parse_args(argv)
-    if args.online and not os.environ.get("CLARIFAI_PAT"):
-        print("--online needs a Personal Access Token in CLARIFAI_PAT", file=sys.stderr)
-        return 2
-    try:
-        if args.online:
-            asyncio.run(online(args.model, args.question, out))
-        else:
-            asyncio.run(offline(args.question, out))
-    except ClarifaiError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return run_example(__doc__, run, argv, out, extra_args={"question": {"nargs": "?", "default": QUESTION}})
 
 
 if __name__ == "__main__":

@@ -11,17 +11,14 @@ assembled completion and its token usage are printed.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import os
 import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from aclarifai import AsyncClarifai
-from aclarifai.errors import ClarifaiError
-from aclarifai.testing import FakeClarifai
+from _example_cli import run_example  # the --online/--model command line, offline by default
 
-DEFAULT_MODEL = "https://clarifai.com/openai/chat-completion/models/gpt-oss-120b"
+from aclarifai import AsyncClarifai
+
 PROMPT = "Explain Server-Sent Events in one sentence."
 
 
@@ -54,33 +51,12 @@ async def stream_answer(client: AsyncClarifai, model: str, prompt: str, out: Tex
     out.write(f"[{words} words; {usage.total_tokens if usage else '?'} tokens]\n")
 
 
-async def offline(model: str, prompt: str, out: TextIO) -> None:
-    async with FakeClarifai() as fake, AsyncClarifai(
-        api_key=fake.api_key, base_url=fake.base_url
-    ) as client:
-        await stream_answer(client, model, prompt, out)
-
-
-async def online(model: str, prompt: str, out: TextIO) -> None:
-    async with AsyncClarifai() as client:  # the PAT comes from CLARIFAI_PAT
-        await stream_answer(client, model, prompt, out)
+async def run(client: AsyncClarifai, model: str, args: argparse.Namespace, out: TextIO) -> None:
+    await stream_answer(client, model, args.prompt, out)
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("prompt", nargs="?", default=PROMPT)
-    parser.add_argument("--online", action="store_true", help="use the real API (needs CLARIFAI_PAT)")
-    parser.add_argument("--model", default=DEFAULT_MODEL)
-    args = parser.parse_args(argv)
-    if args.online and not os.environ.get("CLARIFAI_PAT"):
-        print("--online needs a Personal Access Token in CLARIFAI_PAT", file=sys.stderr)
-        return 2
-    try:
-        asyncio.run((online if args.online else offline)(args.model, args.prompt, out))
-    except ClarifaiError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return run_example(__doc__, run, argv, out, extra_args={"prompt": {"nargs": "?", "default": PROMPT}})
 
 
 if __name__ == "__main__":

@@ -12,20 +12,16 @@ checked against the schema with ``jsonschema``.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
 import jsonschema
+from _example_cli import run_example  # the --online/--model command line, offline by default
 
 from aclarifai import AsyncClarifai
-from aclarifai.errors import ClarifaiError
-from aclarifai.testing import FakeClarifai
 
-DEFAULT_MODEL = "https://clarifai.com/openai/chat-completion/models/gpt-oss-120b"
 TEXT = "Book a table for 4 people on Friday evening in Lyon, by the window if possible."
 
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -65,37 +61,17 @@ async def extract(client: AsyncClarifai, model: str, text: str, out: TextIO) -> 
     return booking
 
 
-async def offline(model: str, text: str, out: TextIO) -> dict[str, Any]:
-    async with FakeClarifai() as fake, AsyncClarifai(
-        api_key=fake.api_key, base_url=fake.base_url
-    ) as client:
-        return await extract(client, model, text, out)
-
-
-async def online(model: str, text: str, out: TextIO) -> dict[str, Any]:
-    async with AsyncClarifai() as client:  # the PAT comes from CLARIFAI_PAT
-        return await extract(client, model, text, out)
+async def run(client: AsyncClarifai, model: str, args: argparse.Namespace, out: TextIO) -> None:
+    booking = await extract(client, model, args.text, out)
+    out.write(f"city={booking['city']} party_size={booking['party_size']} day={booking['day']}\n")
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("text", nargs="?", default=TEXT)
-    parser.add_argument("--online", action="store_true", help="use the real API (needs CLARIFAI_PAT)")
-    parser.add_argument("--model", default=DEFAULT_MODEL)
-    args = parser.parse_args(argv)
-    if args.online and not os.environ.get("CLARIFAI_PAT"):
-        print("--online needs a Personal Access Token in CLARIFAI_PAT", file=sys.stderr)
-        return 2
     try:
-        booking = asyncio.run((online if args.online else offline)(args.model, args.text, out))
-    except ClarifaiError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return run_example(__doc__, run, argv, out, extra_args={"text": {"nargs": "?", "default": TEXT}})
     except (ValueError, jsonschema.ValidationError) as exc:
         print(f"the answer does not fit the schema: {exc}", file=sys.stderr)
         return 1
-    out.write(f"city={booking['city']} party_size={booking['party_size']} day={booking['day']}\n")
-    return 0
 
 
 if __name__ == "__main__":

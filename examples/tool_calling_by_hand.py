@@ -15,17 +15,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from _example_cli import run_example  # the --online/--model command line, offline by default
+
 from aclarifai import AsyncClarifai, ToolCall
-from aclarifai.errors import ClarifaiError, ToolArgumentsError
-from aclarifai.testing import FakeClarifai
+from aclarifai.errors import ToolArgumentsError
 from aclarifai.tools import Tool, tool
 
-DEFAULT_MODEL = "https://clarifai.com/openai/chat-completion/models/gpt-oss-120b"
 QUESTION = "What's the weather in Paris, and the time there?"
 MAX_TURNS = 5
 
@@ -101,33 +100,12 @@ async def ask(client: AsyncClarifai, model: str, question: str, out: TextIO) -> 
     raise RuntimeError(f"no answer after {MAX_TURNS} turns")
 
 
-async def offline(model: str, question: str, out: TextIO) -> None:
-    async with FakeClarifai() as fake, AsyncClarifai(
-        api_key=fake.api_key, base_url=fake.base_url
-    ) as client:
-        await ask(client, model, question, out)
-
-
-async def online(model: str, question: str, out: TextIO) -> None:
-    async with AsyncClarifai() as client:  # the PAT comes from CLARIFAI_PAT
-        await ask(client, model, question, out)
+async def run(client: AsyncClarifai, model: str, args: argparse.Namespace, out: TextIO) -> None:
+    await ask(client, model, args.question, out)
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("question", nargs="?", default=QUESTION)
-    parser.add_argument("--online", action="store_true", help="use the real API (needs CLARIFAI_PAT)")
-    parser.add_argument("--model", default=DEFAULT_MODEL)
-    args = parser.parse_args(argv)
-    if args.online and not os.environ.get("CLARIFAI_PAT"):
-        print("--online needs a Personal Access Token in CLARIFAI_PAT", file=sys.stderr)
-        return 2
-    try:
-        asyncio.run((online if args.online else offline)(args.model, args.question, out))
-    except ClarifaiError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return run_example(__doc__, run, argv, out, extra_args={"question": {"nargs": "?", "default": QUESTION}})
 
 
 if __name__ == "__main__":

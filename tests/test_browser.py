@@ -12,13 +12,13 @@ import asyncio
 import contextlib
 import os
 import shutil
-import signal
-import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
+
+from .example_servers import chat_server
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "examples" / "aiohttp_chat" / "app.py"
@@ -46,32 +46,6 @@ def _missing(message: str) -> NoReturn:
     if REQUIRED:
         pytest.fail(message)
     pytest.skip(message + " (required when CI=true)")
-
-
-@contextlib.asynccontextmanager
-async def chat_server() -> AsyncIterator[str]:
-    """The example, offline, on a free port, in its own process; stopped with Ctrl-C."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, str(APP), "--offline", "--port", "0", cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        url = await asyncio.wait_for(_serving_url(process), STARTUP_TIMEOUT)
-        yield url
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGINT)
-        _, stderr = await asyncio.wait_for(process.communicate(), STARTUP_TIMEOUT)
-    assert process.returncode == 0, stderr.decode()
-
-
-async def _serving_url(process: asyncio.subprocess.Process) -> str:
-    assert process.stdout is not None
-    while line := (await process.stdout.readline()).decode():
-        if line.startswith("Serving on "):
-            return line.split()[-1]
-    raise AssertionError("the example exited before serving")
 
 
 @contextlib.contextmanager
@@ -143,7 +117,7 @@ def ask_in_the_page(url: str, profile: Path, screenshot: Path) -> dict[str, Any]
 
 async def test_the_chat_page_streams_the_answer_and_the_tool_call(tmp_path: Path) -> None:
     screenshot = tmp_path / "aclarifai-chat.png"
-    async with chat_server() as url:
+    async with chat_server(APP, STARTUP_TIMEOUT) as url:
         page = await asyncio.to_thread(ask_in_the_page, url, tmp_path / "profile", screenshot)
     print(f"screenshot: {screenshot}")
 

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
-import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +13,8 @@ import orjson
 import pytest
 
 from aclarifai.sse import SSEDecoder
+
+from .example_servers import chat_server
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -75,32 +73,6 @@ def test_our_own_test_run_does_not_collect_the_examples() -> None:
 # -- the chat servers -----------------------------------------------------------------------------
 
 
-@contextlib.asynccontextmanager
-async def chat_server(app: Path) -> AsyncIterator[str]:
-    """Start an example server on a free port; yield its URL; stop it with Ctrl-C."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, str(app), "--offline", "--port", "0", cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        url = await asyncio.wait_for(_serving_url(process), TIMEOUT)
-        yield url
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGINT)
-        _, stderr = await asyncio.wait_for(process.communicate(), TIMEOUT)
-    assert process.returncode == 0, stderr.decode()
-
-
-async def _serving_url(process: asyncio.subprocess.Process) -> str:
-    assert process.stdout is not None
-    while line := (await process.stdout.readline()).decode():
-        if line.startswith("Serving on "):
-            return line.split()[-1]
-    raise AssertionError("the server exited before serving")
-
-
 async def chat(session: aiohttp.ClientSession, url: str, body: Any) -> list[dict[str, Any]]:
     async with session.post(url + "/api/chat", json=body) as response:
         assert response.status == 200, await response.text()
@@ -113,7 +85,7 @@ async def chat(session: aiohttp.ClientSession, url: str, body: Any) -> list[dict
 @pytest.mark.parametrize("app", ["aiohttp_chat/app.py", "fastapi_chat/app.py"])
 async def test_chat_server_streams_an_agent(app: str) -> None:
     question = [{"role": "user", "content": "What's the weather in Paris?"}]
-    async with chat_server(EXAMPLES / app) as url, aiohttp.ClientSession() as session:
+    async with chat_server(EXAMPLES / app, TIMEOUT) as url, aiohttp.ClientSession() as session:
         async with session.get(url + "/") as page:
             html = await page.text()
         assert 'id="input"' in html and 'id="send"' in html and "sseMessages" in html

@@ -13,52 +13,24 @@ plays the model: it calls the tools named in the question and answers with their
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from aiohttp import web
+from chat_common import DEFAULT_MODEL, INSTRUCTIONS, PAGE, get_time, get_weather, parse_args
 
 from aclarifai import AsyncClarifai
 from aclarifai.agent import Agent
 from aclarifai.testing import FakeClarifai
-from aclarifai.tools import tool
 from aclarifai.web import aiohttp_sse_response
 
-DEFAULT_MODEL = "https://clarifai.com/openai/chat-completion/models/gpt-oss-120b"
-INSTRUCTIONS = "You are a concise assistant. Use the tools for weather and time questions."
-PAGE = Path(__file__).parent / "static" / "index.html"
 MAX_MESSAGES = 50
 MAX_CHARS = 8_000
 
 CLIENT = web.AppKey("client", AsyncClarifai)
 MODEL = web.AppKey("model", str)
-
-
-@tool
-def get_weather(location: str, units: Literal["celsius", "fahrenheit"] = "celsius") -> dict[str, Any]:
-    """Get the current weather for a city.
-
-    Args:
-        location: The city, e.g. "Paris".
-        units: Temperature units.
-    """
-    temperature = 21 if units == "celsius" else 70
-    return {"location": location, "temperature": temperature, "units": units, "conditions": "sunny"}
-
-
-@tool
-async def get_time(city: str) -> dict[str, str]:
-    """Get the local time in a city.
-
-    Args:
-        city: The city, e.g. "Tokyo".
-    """
-    return {"city": city, "time": "14:05"}
 
 
 def parse_messages(body: Any) -> list[dict[str, str]]:
@@ -138,17 +110,7 @@ async def run(online: bool, model: str, host: str, port: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--offline", action="store_true", help="use the in-process FakeClarifai (default)")
-    mode.add_argument("--online", action="store_true", help="use the real API (needs CLARIFAI_PAT)")
-    parser.add_argument("--model", default=DEFAULT_MODEL)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
-    args = parser.parse_args(argv)
-    if args.online and not os.environ.get("CLARIFAI_PAT"):
-        print("--online needs a Personal Access Token in CLARIFAI_PAT", file=sys.stderr)
-        return 2
+    args = parse_args(__doc__, argv)  # --offline/--online, --model, --host, --port (chat_common.py)
     try:
         asyncio.run(run(args.online, args.model, args.host, args.port))
     except KeyboardInterrupt:

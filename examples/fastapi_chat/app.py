@@ -4,23 +4,22 @@
     python examples/fastapi_chat/app.py --port 8080          # offline, against FakeClarifai
     CLARIFAI_PAT=... python examples/fastapi_chat/app.py --online [--model URL] [--port 8080]
 
-The page is the aiohttp example's (``../aiohttp_chat/static/index.html``); the answer is relayed
-by ``aclarifai.web.starlette_sse_response``. The client is created in the app's lifespan and
-shared by every request. Starlette cancels the response when the browser disconnects, which
+The page, the tools and the command line are the aiohttp example's (``../aiohttp_chat/static/``
+and ``../aiohttp_chat/chat_common.py``); the answer is relayed by
+``aclarifai.web.starlette_sse_response``. The client is created in the app's lifespan and shared
+by every request. Starlette cancels the response when the browser disconnects, which
 closes the Clarifai stream and cancels running tools.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import os
 import socket
 import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import uvicorn
 from fastapi import FastAPI, Request
@@ -31,34 +30,11 @@ from starlette.responses import StreamingResponse
 from aclarifai import AsyncClarifai
 from aclarifai.agent import Agent
 from aclarifai.testing import FakeClarifai
-from aclarifai.tools import tool
 from aclarifai.web import starlette_sse_response
 
-DEFAULT_MODEL = "https://clarifai.com/openai/chat-completion/models/gpt-oss-120b"
-INSTRUCTIONS = "You are a concise assistant. Use the tools for weather and time questions."
-PAGE = Path(__file__).parent.parent / "aiohttp_chat" / "static" / "index.html"
-
-
-@tool
-def get_weather(location: str, units: Literal["celsius", "fahrenheit"] = "celsius") -> dict[str, Any]:
-    """Get the current weather for a city.
-
-    Args:
-        location: The city, e.g. "Paris".
-        units: Temperature units.
-    """
-    temperature = 21 if units == "celsius" else 70
-    return {"location": location, "temperature": temperature, "units": units, "conditions": "sunny"}
-
-
-@tool
-async def get_time(city: str) -> dict[str, str]:
-    """Get the local time in a city.
-
-    Args:
-        city: The city, e.g. "Tokyo".
-    """
-    return {"city": city, "time": "14:05"}
+# The page, the tools and the command line are the aiohttp example's: import them from its folder.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "aiohttp_chat"))
+from chat_common import DEFAULT_MODEL, INSTRUCTIONS, PAGE, get_time, get_weather, parse_args  # noqa: E402
 
 
 class ChatMessage(BaseModel):
@@ -114,17 +90,7 @@ async def serve(app: FastAPI, host: str, port: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--offline", action="store_true", help="use an in-process FakeClarifai (default)")
-    mode.add_argument("--online", action="store_true", help="use the real API (needs CLARIFAI_PAT)")
-    parser.add_argument("--model", default=DEFAULT_MODEL)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
-    args = parser.parse_args(argv)
-    if args.online and not os.environ.get("CLARIFAI_PAT"):
-        print("--online needs a Personal Access Token in CLARIFAI_PAT", file=sys.stderr)
-        return 2
+    args = parse_args(__doc__, argv)  # --offline/--online, --model, --host, --port (chat_common.py)
     print("Online: " + args.model if args.online else "Offline: FakeClarifai's demo model", flush=True)
     try:
         asyncio.run(serve(create_app(args.online, args.model), args.host, args.port))
