@@ -5,23 +5,14 @@
 ...     print(chunk.choices[0].delta.content or "", end="")
 """
 
+import importlib
+from typing import TYPE_CHECKING
+
 from ._config import Timeout
 from ._default import aclose_default_clients, acompletion
 from ._request import CompletionRequest
 from ._version import __version__
 from .accumulate import ChunkAccumulator, stream_chunk_builder
-from .agent import (
-    Agent,
-    AgentEvent,
-    AgentResult,
-    AgentStream,
-    RunFinished,
-    ToolCallReady,
-    ToolCallRecord,
-    ToolResult,
-    TurnFinished,
-)
-from .batch import BatchResult, RateLimiter, abatch_completion
 from .client import AsyncClarifai
 from .errors import (
     APIConnectionError,
@@ -58,11 +49,9 @@ from .events import (
     UsageUpdated,
 )
 from .hooks import ErrorInfo, Hooks, RequestInfo, ResponseInfo, UsageTracker
-from .media import image, text
 from .models import resolve_model
 from .sse import ServerSentEvent, SSEDecoder
 from .streaming import CompletionStream
-from .tools import RunContext, Tool, tool
 from .types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -76,6 +65,49 @@ from .types import (
     ToolCallDelta,
     Usage,
 )
+
+if TYPE_CHECKING:
+    from .agent import (
+        Agent,
+        AgentEvent,
+        AgentResult,
+        AgentStream,
+        RunFinished,
+        ToolCallReady,
+        ToolCallRecord,
+        ToolResult,
+        TurnFinished,
+    )
+    from .batch import BatchResult, RateLimiter, abatch_completion
+    from .media import image, text
+    from .tools import RunContext, Tool, tool
+
+# Tools, agents, batches and images are imported on first use: they cost about a third of the
+# package's import time and a streaming-only application never needs them.
+_LAZY = {
+    **dict.fromkeys(
+        ("Agent", "AgentEvent", "AgentResult", "AgentStream", "RunFinished", "ToolCallReady",
+         "ToolCallRecord", "ToolResult", "TurnFinished"),
+        "agent",
+    ),
+    **dict.fromkeys(("BatchResult", "RateLimiter", "abatch_completion"), "batch"),
+    **dict.fromkeys(("image", "text"), "media"),
+    **dict.fromkeys(("RunContext", "Tool", "tool"), "tools"),
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'aclarifai' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "APIConnectionError",
