@@ -23,7 +23,7 @@ from .accumulate import ChunkAccumulator
 from .errors import APIConnectionError, APIError, APIResponseValidationError, APITimeoutError
 from .events import StreamEvent
 from .hooks import CallObserver
-from .sse import SSEDecoder
+from .sse import ServerSentEvent, SSEDecoder
 from .types import ChatCompletion, ChatCompletionChunk, Usage
 
 __all__ = ["CompletionStream"]
@@ -319,14 +319,39 @@ class CompletionStream:
                 request_id=self.request_id,
             ) from None
         if raw:
-            for event in self._decoder.feed(raw):
-                if self._handle(event.event, event.data):
-                    break
+            self._take(self._decoder.feed(raw))
         else:
-            for event in self._decoder.flush():
-                if self._handle(event.event, event.data):
-                    break
+            self._take(self._decoder.flush())
             self._end_of_body()
+
+    def _take(self, events: list[ServerSentEvent]) -> None:
+        """Process the events of one read: this loop runs once per chunk.
+
+        The usual chunk (a ``message`` event whose JSON has choices and no error) is handled
+        inline with local names; anything else, and the first chunk of an attempt, goes through
+        ``_handle``. Events are appended to one buffer in order either way.
+        """
+        loads = orjson.loads
+        feed = self._accumulator.feed
+        buffer = self._event_buffer
+        queue = self._queue
+        try:
+            for event in events:
+                data = event.data
+                if self._saw_data and event.event == "message" and data[:1] == "{":
+                    try:
+                        obj = loads(data)
+                    except orjson.JSONDecodeError:
+                        obj = None  # _handle reports it
+                    if type(obj) is dict and obj.get("choices") and "error" not in obj:
+                        feed(obj, buffer)
+                        if buffer is None:
+                            queue.append(obj)
+                        continue
+                if self._handle(event.event, data):
+                    break
+        finally:
+            self._flush_events()  # also when an event raises: what came before it is kept
 
     def _handle(self, kind: str, data: str) -> bool:
         """Process one event; True once the stream is over (``[DONE]``)."""
