@@ -1,0 +1,133 @@
+"""aclarifai through its public API, the way users write it.
+
+Variants (``--client``):
+
+``aclarifai``
+    Iterate ``ChatCompletionChunk`` objects and accumulate ``chunk.choices[0].delta`` by hand
+    (content and tool-call fragments), then ``await stream.get_final_completion()``, whose answer
+    is checked too.
+``aclarifai-events``
+    ``stream.events()``: ``ContentDelta`` text, ``ToolCallArgumentsDelta.delta`` per fragment (as
+    a UI would print it), ``ToolCallDone`` for the final calls. The library parses every call's
+    arguments incrementally whatever the consumer reads; this variant reads ``parsed_so_far``
+    once per call, on its last fragment, at the end of the stream.
+``aclarifai-parsed``
+    Like ``aclarifai-events`` but reads ``event.parsed_so_far`` on every fragment, as a UI that
+    shows partial arguments live would: the price of materialising each snapshot.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aclarifai
+from aclarifai import ContentDelta, Finished, ToolCallArgumentsDelta, ToolCallDone
+
+from . import scenarios as sc
+
+
+def _completion_result(completion: aclarifai.ChatCompletion) -> dict[str, Any]:
+    choice = completion.choices[0]
+    message = choice.message
+    calls = [[c.id, c.function.name, c.function.arguments] for c in message.tool_calls or ()]
+    return {"content": message.content, "tool_calls": calls, "finish_reason": choice.finish_reason}
+
+
+class AclarifaiClient:
+    def __init__(self, port: int, variant: str) -> None:
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.variant = variant
+        self.client: aclarifai.AsyncClarifai | None = None
+
+    async def open(self) -> None:
+        self.client = aclarifai.AsyncClarifai(api_key=sc.API_KEY, base_url=self.base_url)
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+
+    async def stream(self, plan: sc.Plan) -> dict[str, Any]:
+        assert self.client is not None
+        request = self.client.acompletion(
+            model=sc.MODEL, messages=plan.messages, tools=plan.tools, stream=True
+        )
+        async with request as stream:
+            if self.variant == "aclarifai":
+                result = await _consume_chunks(stream)
+            else:
+                result = await _consume_events(stream, live=self.variant == "aclarifai-parsed")
+            result["library"] = _completion_result(await stream.get_final_completion())
+        return result
+
+    async def complete(self, plan: sc.Plan) -> dict[str, Any]:
+        assert self.client is not None
+        completion = await self.client.acompletion(
+            model=sc.MODEL, messages=plan.messages, tools=plan.tools
+        )
+        return _completion_result(completion)
+
+
+async def _consume_chunks(stream: aclarifai.CompletionStream) -> dict[str, Any]:
+    content: list[str] = []
+    calls: dict[int, list[Any]] = {}  # index -> [id, name, [argument fragments]]
+    finish_reason = None
+    async for chunk in stream:
+        if not chunk.choices:
+            continue  # the usage chunk
+        choice = chunk.choices[0]
+        delta = choice.delta
+        if delta.content:
+            content.append(delta.content)
+        if delta.tool_calls:
+            for fragment in delta.tool_calls:
+                call = calls.setdefault(fragment.index or 0, [None, None, []])
+                if fragment.id:
+                    call[0] = fragment.id
+                function = fragment.function
+                if function.name:
+                    call[1] = function.name
+                if function.arguments:
+                    call[2].append(function.arguments)
+        if choice.finish_reason:
+            finish_reason = choice.finish_reason
+    return {
+        "content": "".join(content) or None,
+        "tool_calls": [[c[0], c[1], "".join(c[2])] for _, c in sorted(calls.items())],
+        "finish_reason": finish_reason,
+    }
+
+
+async def _consume_events(stream: aclarifai.CompletionStream, *, live: bool) -> dict[str, Any]:
+    content: list[str] = []
+    shown: dict[int, list[str]] = {}  # what a UI printed of each call's arguments
+    last_delta: dict[int, ToolCallArgumentsDelta] = {}
+    done: dict[int, Any] = {}
+    finish_reason = None
+    async for event in stream.events():
+        if isinstance(event, ContentDelta):
+            content.append(event.text)
+        elif isinstance(event, ToolCallArgumentsDelta):
+            shown.setdefault(event.index, []).append(event.delta)
+            last_delta[event.index] = event
+            if live:
+                event.parsed_so_far  # noqa: B018 -- reading it is the point
+        elif isinstance(event, ToolCallDone):
+            done[event.index] = event.tool_call
+        elif isinstance(event, Finished):
+            finish_reason = event.finish_reason
+    calls = []
+    for index, call in sorted(done.items()):
+        arguments = call.function.arguments
+        if "".join(shown.get(index, ())) != arguments:
+            arguments = "(argument deltas do not add up to ToolCallDone's arguments)"
+        calls.append([call.id, call.function.name, arguments])
+    return {
+        "content": "".join(content) or None,
+        "tool_calls": calls,
+        "finish_reason": finish_reason,
+        "parsed": {str(i): e.parsed_so_far for i, e in sorted(last_delta.items())},
+    }
+
+
+def make(port: int, variant: str) -> AclarifaiClient:
+    return AclarifaiClient(port, variant)
