@@ -278,6 +278,15 @@ class ChunkAccumulator:
         function = raw.get("function")
         if not isinstance(function, dict):
             function = None
+        elif len(raw) == 2 and len(function) == 1:
+            # Most fragments are {"index": k, "function": {"arguments": "..."}} for a call that
+            # is already open: no call to find or create, no metadata to take.
+            call = choice.by_index.get(raw.get("index"))  # type: ignore[arg-type]
+            arguments = function.get("arguments")
+            if call is not None and call.started and not call.done and type(arguments) is str:
+                if arguments:
+                    self._append_arguments(choice, call, arguments, events)
+                return
         call = self._target_call(choice, raw, function, events)
         call.update_meta(raw, function)
         arguments = function.get("arguments") if function else None
@@ -290,6 +299,11 @@ class ChunkAccumulator:
             return
         if not call.started:
             self._start(choice, call, events)
+        self._append_arguments(choice, call, arguments, events)
+
+    def _append_arguments(
+        self, choice: _Choice, call: ToolCallState, arguments: str, events: _Events | None
+    ) -> None:
         call.add_arguments(arguments)
         if events is not None:
             events.append(
