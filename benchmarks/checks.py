@@ -52,7 +52,7 @@ def check_run(scenario: str, plan: sc.Plan, replies: list[sc.Reply], report: dic
               stats: dict[str, Any]) -> str | None:
     """A whole client run: every answer, how many there were, and what the server saw."""
     if stats.get("problems"):
-        return "server: " + stats["problems"][0]
+        return f"server: {stats['problems'][0]}"
     results = report.get("results") or []
     if scenario == "S5":
         return _check_agent(plan, replies, results)

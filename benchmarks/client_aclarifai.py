@@ -64,6 +64,7 @@ class AclarifaiClient:
         completion = await self.client.acompletion(
             model=sc.MODEL, messages=plan.messages, tools=plan.tools
         )
+        assert isinstance(completion, aclarifai.ChatCompletion)
         return _completion_result(completion)
 
 

@@ -67,7 +67,7 @@ class OpenAIClient:
         assert self.client is not None
         completion = await self.client.chat.completions.create(**self._options(plan))
         choice = completion.choices[0]
-        calls = [[c.id, c.function.name, c.function.arguments]  # type: ignore[union-attr]
+        calls = [[c.id, c.function.name, c.function.arguments]
                  for c in choice.message.tool_calls or ()]
         return {"content": choice.message.content, "tool_calls": calls,
                 "finish_reason": choice.finish_reason}

@@ -113,7 +113,8 @@ def stages(name: str, repeat: int) -> list[tuple[str, float]]:
     objs = [orjson.loads(d) for d in datas]
 
     def feed(events: bool) -> None:
-        acc, buffer = ChunkAccumulator(), [] if events else None
+        acc = ChunkAccumulator()
+        buffer: list[Any] | None = [] if events else None
         for obj in objs:
             acc.feed(obj, buffer)
             if buffer:
@@ -121,7 +122,8 @@ def stages(name: str, repeat: int) -> list[tuple[str, float]]:
         acc.end()
 
     def materialise_parsed() -> None:
-        acc, buffer = ChunkAccumulator(), []
+        acc = ChunkAccumulator()
+        buffer: list[Any] = []
         for obj in objs:
             acc.feed(obj, buffer)
             for event in buffer:
