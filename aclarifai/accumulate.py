@@ -307,12 +307,12 @@ class ChunkAccumulator:
         call.add_arguments(arguments)
         if events is not None:
             events.append(
-                ToolCallArgumentsDelta(
+                ToolCallArgumentsDelta._deferred(
                     choice.index,
                     call.ordinal,
                     arguments,
-                    _Deferred(call.arguments, len(call.arg_parts)),  # type: ignore[arg-type]
-                    _Deferred(_snapshot_value, call.parser.snapshot()),  # type: ignore[arg-type]
+                    _Deferred(call.arguments, len(call.arg_parts)),
+                    _Deferred(_snapshot_value, call.parser.snapshot()),
                 )
             )
         if call is not choice.calls[-1] and call.complete:
