@@ -130,22 +130,29 @@ def _timeout_message(exc: BaseException, timeout: Timeout, url: str | None = Non
     return f"timed out waiting for{where or ' the server'} (total timeout {timeout.total}s)"
 
 
-async def _status_error(response: aiohttp.ClientResponse) -> APIError:
-    """The typed error of an HTTP error answer; its body is read up to ``_MAX_ERROR_BODY``."""
+async def read_at_most(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """Up to ``limit`` bytes of the body, for an error message: a broken read keeps what arrived."""
     pieces: list[bytes] = []
     size = 0
     try:
-        while size < _MAX_ERROR_BODY:
-            piece = await response.content.read(_MAX_ERROR_BODY - size)
+        while size < limit:
+            piece = await response.content.read(limit - size)
             if not piece:
                 break
             pieces.append(piece)
             size += len(piece)
     except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
         pass  # what did arrive still says something
+    return b"".join(pieces)
+
+
+async def _status_error(response: aiohttp.ClientResponse) -> APIError:
+    """The typed error of an HTTP error answer; its body is read up to ``_MAX_ERROR_BODY``."""
+    try:
+        raw = await read_at_most(response, _MAX_ERROR_BODY)
     finally:
         response.release()  # closes the connection instead if the body was not read whole
     return error_from_response(
-        response.status, b"".join(pieces), response.headers,
+        response.status, raw, response.headers,
         fallback_reason=response.reason or "",
     )

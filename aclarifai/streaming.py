@@ -19,6 +19,7 @@ import orjson
 
 from . import _retry
 from ._error_body import error_in_body, excerpt, is_error_chunk, stream_error
+from ._http import read_at_most
 from .accumulate import ChunkAccumulator
 from .errors import APIConnectionError, APIError, APIResponseValidationError, APITimeoutError
 from .events import StreamEvent
@@ -274,18 +275,7 @@ class CompletionStream:
 
     async def _not_a_stream(self, response: aiohttp.ClientResponse, content_type: str) -> APIError:
         """The error for a 2xx answer that is not an event stream: an error body, a proxy page."""
-        pieces: list[bytes] = []
-        size = 0
-        try:
-            while size < _NOT_A_STREAM_LIMIT:
-                piece = await response.content.read(_NOT_A_STREAM_LIMIT - size)
-                if not piece:
-                    break
-                pieces.append(piece)
-                size += len(piece)
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
-            pass  # the excerpt shows what did arrive
-        raw = b"".join(pieces)
+        raw = await read_at_most(response, _NOT_A_STREAM_LIMIT)
         if "json" in content_type:
             try:
                 body = orjson.loads(raw)
