@@ -129,6 +129,11 @@ class ChunkAccumulator:
         """The last usage reported so far."""
         return Usage(self._usage) if self._usage else None
 
+    @property
+    def model(self) -> str | None:
+        """The model the server named in its chunks, if any."""
+        return self._model
+
     def add(self, chunk: ChatCompletionChunk | dict[str, Any]) -> list[StreamEvent]:
         """Take one chunk; return the events it produces, in order."""
         events: _Events = []

@@ -260,7 +260,7 @@ class CompletionStream:
         if observer is not None:
             await observer.response(
                 status=self._status, request_id=self.request_id, usage=self._accumulator.usage,
-                model=self._accumulator.completion().model,
+                model=self._accumulator.model,
             )
 
     async def _open(self) -> None:
