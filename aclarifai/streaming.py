@@ -25,7 +25,7 @@ from .errors import APIConnectionError, APIError, APIResponseValidationError, AP
 from .events import StreamEvent
 from .hooks import CallObserver
 from .sse import ServerSentEvent, SSEDecoder
-from .types import ChatCompletion, ChatCompletionChunk, Usage
+from .types import ChatCompletion, ChatCompletionChunk, Usage, chunk_view
 
 __all__ = ["CompletionStream"]
 
@@ -109,7 +109,7 @@ class CompletionStream:
                 raise StopAsyncIteration
             await self._pump()
         self._handed_out = True
-        return ChatCompletionChunk(queue.popleft())
+        return chunk_view(queue.popleft())
 
     async def events(self) -> AsyncGenerator[StreamEvent, None]:
         """The stream as typed events (``aclarifai.events``), ending with ``Finished``."""

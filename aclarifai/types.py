@@ -313,11 +313,20 @@ class _ChoiceFields(_View):
 class ChunkChoice(_ChoiceFields):
     """One choice of a streamed chunk."""
 
-    __slots__ = ()
+    # The delta view is cached: user code reads ``choice.delta`` several times per chunk.
+    __slots__ = ("_delta",)
+
+    def __init__(self, data: dict[str, Any] | None = None, /, **fields: Any) -> None:
+        super().__init__(data, **fields)
+        self._delta: Delta | None = None
 
     @property
     def delta(self) -> Delta:
-        return Delta(self._data.get("delta") or {})
+        delta = self._delta
+        if delta is None:
+            delta = self._delta = _new(Delta)
+            delta._data = self._data.get("delta") or {}
+        return delta
 
 
 class Choice(_ChoiceFields):
@@ -358,7 +367,13 @@ class _ResponseFields(_View):
 class ChatCompletionChunk(_ResponseFields):
     """One streamed ``chat.completion.chunk``."""
 
-    __slots__ = ()
+    # The choices list is built on first read and cached: ``chunk.choices[0]...`` is typically
+    # read several times per chunk, and this object is made for every chunk of a stream.
+    __slots__ = ("_choices",)
+
+    def __init__(self, data: dict[str, Any] | None = None, /, **fields: Any) -> None:
+        super().__init__(data, **fields)
+        self._choices: list[ChunkChoice] | None = None
 
     @property
     def object(self) -> str:
@@ -366,12 +381,36 @@ class ChatCompletionChunk(_ResponseFields):
 
     @property
     def choices(self) -> list[ChunkChoice]:
-        choices = self._data.get("choices")
-        if not choices:
-            return []
-        if len(choices) == 1:  # the common case, without a comprehension's frame
-            return [ChunkChoice(choices[0])]
-        return [ChunkChoice(c) for c in choices]
+        choices = self._choices
+        if choices is None:
+            raw = self._data.get("choices")
+            if raw and len(raw) == 1:  # the common case, without a comprehension's frame
+                choice = _new(ChunkChoice)
+                choice._data = raw[0]
+                choice._delta = None
+                choices = [choice]
+            else:
+                choices = [_chunk_choice(c) for c in raw or ()]
+            self._choices = choices
+        return choices
+
+
+def _chunk_choice(data: dict[str, Any]) -> ChunkChoice:
+    view = _new(ChunkChoice)
+    view._data = data
+    view._delta = None
+    return view
+
+
+def chunk_view(data: dict[str, Any]) -> ChatCompletionChunk:
+    """The ``ChatCompletionChunk`` of a parsed chunk dict: what a stream yields per chunk."""
+    view = _new(ChatCompletionChunk)
+    view._data = data
+    view._choices = None
+    return view
+
+
+_new = object.__new__
 
 
 class ChatCompletion(_ResponseFields):
