@@ -24,6 +24,7 @@ import aclarifai
 from aclarifai import ContentDelta, Finished, ToolCallArgumentsDelta, ToolCallDone
 
 from . import scenarios as sc
+from .byhand import ByHand
 
 
 def _completion_result(completion: aclarifai.ChatCompletion) -> dict[str, Any]:
@@ -69,33 +70,11 @@ class AclarifaiClient:
 
 
 async def _consume_chunks(stream: aclarifai.CompletionStream) -> dict[str, Any]:
-    content: list[str] = []
-    calls: dict[int, list[Any]] = {}  # index -> [id, name, [argument fragments]]
-    finish_reason = None
+    by_hand = ByHand()
     async for chunk in stream:
-        if not chunk.choices:
-            continue  # the usage chunk
-        choice = chunk.choices[0]
-        delta = choice.delta
-        if delta.content:
-            content.append(delta.content)
-        if delta.tool_calls:
-            for fragment in delta.tool_calls:
-                call = calls.setdefault(fragment.index or 0, [None, None, []])
-                if fragment.id:
-                    call[0] = fragment.id
-                function = fragment.function
-                if function.name:
-                    call[1] = function.name
-                if function.arguments:
-                    call[2].append(function.arguments)
-        if choice.finish_reason:
-            finish_reason = choice.finish_reason
-    return {
-        "content": "".join(content) or None,
-        "tool_calls": [[c[0], c[1], "".join(c[2])] for _, c in sorted(calls.items())],
-        "finish_reason": finish_reason,
-    }
+        if chunk.choices:  # not the usage chunk
+            by_hand.take(chunk.choices[0])
+    return by_hand.result()
 
 
 async def _consume_events(stream: aclarifai.CompletionStream, *, live: bool) -> dict[str, Any]:

@@ -13,7 +13,8 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import litellm  # noqa: E402
 
-from . import scenarios as sc  # noqa: E402
+from . import scenarios as sc
+from .byhand import ByHand  # noqa: E402
 
 
 class LiteLLMClient:
@@ -36,33 +37,12 @@ class LiteLLMClient:
         return options
 
     async def stream(self, plan: sc.Plan) -> dict[str, Any]:
-        content: list[str] = []
-        calls: dict[int, list[Any]] = {}
-        finish_reason = None
+        by_hand = ByHand()
         response = await litellm.acompletion(**self._options(plan), stream=True)
         async for chunk in response:
-            if not chunk.choices:
-                continue
-            choice = chunk.choices[0]
-            delta = choice.delta
-            if delta.content:
-                content.append(delta.content)
-            for fragment in delta.tool_calls or ():
-                call = calls.setdefault(fragment.index, [None, None, []])
-                if fragment.id:
-                    call[0] = fragment.id
-                if fragment.function is not None:
-                    if fragment.function.name:
-                        call[1] = fragment.function.name
-                    if fragment.function.arguments:
-                        call[2].append(fragment.function.arguments)
-            if choice.finish_reason:
-                finish_reason = choice.finish_reason
-        return {
-            "content": "".join(content) or None,
-            "tool_calls": [[c[0], c[1], "".join(c[2])] for _, c in sorted(calls.items())],
-            "finish_reason": finish_reason,
-        }
+            if chunk.choices:
+                by_hand.take(chunk.choices[0])
+        return by_hand.result()
 
     async def complete(self, plan: sc.Plan) -> dict[str, Any]:
         response = await litellm.acompletion(**self._options(plan))

@@ -7,6 +7,7 @@ from typing import Any
 import openai
 
 from . import scenarios as sc
+from .byhand import ByHand
 
 
 class OpenAIClient:
@@ -30,38 +31,15 @@ class OpenAIClient:
 
     async def stream(self, plan: sc.Plan) -> dict[str, Any]:
         assert self.client is not None
-        content: list[str] = []
-        calls: dict[int, list[Any]] = {}
-        finish_reason = None
+        by_hand = ByHand()
         stream = await self.client.chat.completions.create(
             **self._options(plan), stream=True, stream_options={"include_usage": True}
         )
         async with stream:
             async for chunk in stream:
-                if not chunk.choices:
-                    continue
-                choice = chunk.choices[0]
-                delta = choice.delta
-                if delta.content:
-                    content.append(delta.content)
-                if delta.tool_calls:
-                    for fragment in delta.tool_calls:
-                        call = calls.setdefault(fragment.index, [None, None, []])
-                        if fragment.id:
-                            call[0] = fragment.id
-                        function = fragment.function
-                        if function is not None:
-                            if function.name:
-                                call[1] = function.name
-                            if function.arguments:
-                                call[2].append(function.arguments)
-                if choice.finish_reason:
-                    finish_reason = choice.finish_reason
-        return {
-            "content": "".join(content) or None,
-            "tool_calls": [[c[0], c[1], "".join(c[2])] for _, c in sorted(calls.items())],
-            "finish_reason": finish_reason,
-        }
+                if chunk.choices:
+                    by_hand.take(chunk.choices[0])
+        return by_hand.result()
 
     async def complete(self, plan: sc.Plan) -> dict[str, Any]:
         assert self.client is not None
