@@ -98,20 +98,16 @@ async def _read_body(response: aiohttp.ClientResponse, timeout: Timeout) -> byte
                     f"{excerpt(b''.join(pieces[:2]), 80)}",
                     status_code=response.status, request_id=request_id,
                 )
-    except asyncio.TimeoutError as exc:
+    except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as exc:
         response.close()
         received = b"".join(pieces)
-        raise APITimeoutError(
-            f"{_timeout_message(exc, timeout)} while reading the response "
-            f"(received {len(received)} bytes: {excerpt(received, 80) or 'nothing'})",
-            status_code=response.status, request_id=request_id, body=excerpt(received),
-        ) from None
-    except (aiohttp.ClientError, OSError) as exc:
-        response.close()
-        received = b"".join(pieces)
-        raise APIConnectionError(
-            f"the connection broke while reading the response: {type(exc).__name__}: {exc} "
-            f"(received {len(received)} bytes: {excerpt(received, 80) or 'nothing'})",
+        error_class: type[APIConnectionError] = APIConnectionError
+        what = f"the connection broke while reading the response: {type(exc).__name__}: {exc}"
+        if isinstance(exc, asyncio.TimeoutError):  # checked first: some timeouts are ClientErrors
+            error_class = APITimeoutError
+            what = f"{_timeout_message(exc, timeout)} while reading the response"
+        raise error_class(
+            f"{what} (received {len(received)} bytes: {excerpt(received, 80) or 'nothing'})",
             status_code=response.status, request_id=request_id, body=excerpt(received),
         ) from None
     except BaseException:
