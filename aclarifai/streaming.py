@@ -338,13 +338,16 @@ class CompletionStream:
                         if buffer is None:
                             queue.append(obj)
                         continue
+                    if self._handle(event.event, data, obj):  # parsed once, handled there
+                        break
+                    continue
                 if self._handle(event.event, data):
                     break
         finally:
             self._flush_events()  # also when an event raises: what came before it is kept
 
-    def _handle(self, kind: str, data: str) -> bool:
-        """Process one event; True once the stream is over (``[DONE]``)."""
+    def _handle(self, kind: str, data: str, obj: Any = None) -> bool:
+        """Process one event (``obj``: its JSON, when already parsed); True after ``[DONE]``."""
         if data == "[DONE]":
             self._saw_done = True
             self._end_of_body()
@@ -352,7 +355,8 @@ class CompletionStream:
         if kind != "message" and kind != "error":
             return False
         try:
-            obj = orjson.loads(data)
+            if obj is None:
+                obj = orjson.loads(data)
         except orjson.JSONDecodeError:
             if kind == "error":
                 obj = {"error": {"message": excerpt(data)}}
