@@ -27,6 +27,7 @@ import pytest
 
 from aclarifai import AsyncClarifai
 from aclarifai.testing import FakeClarifai
+from tests.redis_server import RedisProcess
 
 STREAMS = Path(__file__).parent / "fixtures" / "streams"
 MODEL = "https://clarifai.com/openai/chat-completion/models/gpt-oss-20b"
@@ -109,3 +110,20 @@ def no_pat_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never see a real PAT from the developer's environment."""
     for name in ("CLARIFAI_PAT", "CLARIFAI_API_KEY", "CLARIFAI_API_BASE", "CLARIFAI_UI"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def redis_process() -> Iterator[RedisProcess]:
+    """A started real ``redis-server`` on 127.0.0.1 (see ``tests/redis_server.py``)."""
+    server = RedisProcess()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def redis_url(redis_process: RedisProcess) -> str:
+    """The URL of a real, freshly started ``redis-server`` (``redis://127.0.0.1:PORT/0``)."""
+    return redis_process.url
