@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from ._config import Timeout
 from ._default import aclose_default_clients, acompletion
+from ._fallback import Cooldowns, CooldownStore
+from ._ratelimit import Limiter, RateLimiter, TokenBudget, TokenLimiter
 from ._request import CompletionRequest
 from ._version import __version__
 from .accumulate import ChunkAccumulator, stream_chunk_builder
@@ -26,6 +28,8 @@ from .errors import (
     ConfigurationError,
     ConflictError,
     InternalServerError,
+    LimiterUnavailableError,
+    LimiterWaitError,
     MaxTurnsExceeded,
     MissingAPIKeyError,
     NotFoundError,
@@ -78,7 +82,7 @@ if TYPE_CHECKING:
         ToolResult,
         TurnFinished,
     )
-    from .batch import BatchResult, RateLimiter, abatch_completion
+    from .batch import BatchResult, abatch_completion
     from .media import image, text
     from .tools import RunContext, Tool, tool
 
@@ -90,7 +94,7 @@ _LAZY = {
          "ToolCallRecord", "ToolResult", "TurnFinished"),
         "agent",
     ),
-    **dict.fromkeys(("BatchResult", "RateLimiter", "abatch_completion"), "batch"),
+    **dict.fromkeys(("BatchResult", "abatch_completion"), "batch"),
     **dict.fromkeys(("image", "text"), "media"),
     **dict.fromkeys(("RunContext", "Tool", "tool"), "tools"),
 }
@@ -135,12 +139,17 @@ __all__ = [
     "ConflictError",
     "ContentDelta",
     "ContentDone",
+    "CooldownStore",
+    "Cooldowns",
     "Delta",
     "ErrorInfo",
     "Finished",
     "Function",
     "Hooks",
     "InternalServerError",
+    "Limiter",
+    "LimiterUnavailableError",
+    "LimiterWaitError",
     "MaxTurnsExceeded",
     "Message",
     "MissingAPIKeyError",
@@ -160,6 +169,8 @@ __all__ = [
     "StreamError",
     "StreamEvent",
     "Timeout",
+    "TokenBudget",
+    "TokenLimiter",
     "Tool",
     "ToolArgumentsError",
     "ToolCall",

@@ -12,10 +12,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import weakref
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any
 
+from ._admission import Limits
 from ._config import Timeout, _Secret, resolve_api_key, resolve_base_url
+from ._fallback import CooldownStore
+from ._ratelimit import Limiter, TokenLimiter
 from ._request import CompletionRequest, build_body
 from .client import AsyncClarifai, _check_retries
 from .errors import ConfigurationError
@@ -83,6 +86,10 @@ def acompletion(
     max_retries: int | None = None,
     extra_headers: Mapping[str, str] | None = None,
     client: AsyncClarifai | None = None,
+    limiter: Limiter | None = None,
+    token_budget: TokenLimiter | None = None,
+    fallbacks: Sequence[str] | None = None,
+    cooldown: float | CooldownStore | None = None,
     **params: Any,
 ) -> CompletionRequest:
     """Chat completion against Clarifai: iterate it to stream, or await it.
@@ -95,6 +102,8 @@ def acompletion(
     Extra keyword arguments go into the JSON body (``temperature``, ``max_tokens``,
     ``reasoning_effort``, ``top_k``, ...); ``None`` values are dropped. Without ``client=``, a
     default client per event loop is used (PAT from ``api_key`` or ``CLARIFAI_PAT``).
+    ``limiter`` / ``token_budget`` (waited on before every attempt), ``fallbacks`` (models tried
+    in order when the model fails) and ``cooldown``: see docs/workers.md.
     """
     if client is not None:
         if api_key is not None or base_url is not None:
@@ -102,11 +111,14 @@ def acompletion(
             raise ConfigurationError("pass api_key and base_url to the client, not with client=")
         return client.acompletion(
             model, messages, stream=stream, tools=tools, tool_choice=tool_choice,
-            timeout=timeout, max_retries=max_retries, extra_headers=extra_headers, **params,
+            timeout=timeout, max_retries=max_retries, extra_headers=extra_headers,
+            limiter=limiter, token_budget=token_budget, fallbacks=fallbacks, cooldown=cooldown,
+            **params,
         )
     key = _Secret(resolve_api_key(api_key))
     del api_key  # out of this frame's locals, should a later line raise with capture_locals
     base = resolve_base_url(base_url)
+    limits = Limits.of(limiter, token_budget, fallbacks, cooldown)
     body = build_body(model, messages, tools=tools, tool_choice=tool_choice, params=params)
 
     async def get_client() -> AsyncClarifai:
@@ -119,4 +131,5 @@ def acompletion(
         timeout=Timeout.coerce(timeout) if timeout is not None else None,
         max_retries=None if max_retries is None else _check_retries(max_retries),
         extra_headers=extra_headers,
+        limits=limits,
     )

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import orjson
 
 from ._default import acompletion
-from ._ratelimit import CLARIFAI_DEFAULT_RATE, RateLimiter
+from ._ratelimit import CLARIFAI_DEFAULT_RATE, Limiter, RateLimiter
 from .errors import APIError
 from .hooks import emit
 from .types import ChatCompletion, Usage
@@ -87,7 +87,7 @@ async def abatch_completion(
     max_concurrency: int = 8,
     return_exceptions: bool = True,
     client: AsyncClarifai | None = None,
-    rate_limit: float | RateLimiter | None = None,
+    rate_limit: float | Limiter | None = None,
     on_progress: ProgressCallback | None = None,
     **params: Any,
 ) -> BatchResult:
@@ -100,8 +100,11 @@ async def abatch_completion(
     - ``return_exceptions=True``: an item that fails (any ``APIError``, after the client's
       retries) is returned in its place; ``False``: the first failure is raised and the rest of
       the batch is cancelled. Other exceptions (a closed client, a bug) are always raised.
-    - ``rate_limit``: request starts per second (a number, or a ``RateLimiter`` to share between
-      batches); None for no limit. Clarifai's default account limit is 15 per second.
+    - ``rate_limit``: request starts per second (a number), or any ``aclarifai.Limiter`` to share
+      between batches, clients and processes (``RateLimiter``,
+      ``aclarifai.redis.RedisRateLimiter``); None for no limit (beyond the client's own
+      ``limiter``). Every attempt waits on it, retries included. Clarifai's default account
+      limit is 15 per second.
     - ``on_progress(done, total)``: sync or async, called with ``done=0`` first and after each
       item; what it raises is logged and ignored.
     - ``client``: the client to use; without it the default client of ``acompletion()``
@@ -116,7 +119,10 @@ async def abatch_completion(
         raise ValueError("abatch_completion() makes non-stream requests: drop stream=True")
     limiter = _as_limiter(rate_limit)
     # Build every request first: a bad item raises here, before any request is paid for.
-    requests = [acompletion(model, messages, client=client, **params) for messages in messages_list]
+    requests = [
+        acompletion(model, messages, client=client, limiter=limiter, **params)
+        for messages in messages_list
+    ]
     total = len(requests)
     done = 0
 
@@ -132,15 +138,15 @@ async def abatch_completion(
 
     await emit(on_progress, 0, total)
     results = await _run_bounded(
-        total, job, max_concurrency=max_concurrency, limiter=limiter,
+        total, job, max_concurrency=max_concurrency,
         return_exceptions=return_exceptions, on_done=progress if on_progress else None,
     )
     return BatchResult(results)
 
 
-def _as_limiter(rate_limit: float | RateLimiter | None) -> RateLimiter | None:
+def _as_limiter(rate_limit: float | Limiter | None) -> Limiter | None:
     """``rate_limit=`` as a limiter: a number of requests per second, a limiter, or None."""
-    if rate_limit is None or isinstance(rate_limit, RateLimiter):
+    if rate_limit is None or isinstance(rate_limit, Limiter):
         return rate_limit
     return RateLimiter(rate_limit)
 
@@ -150,7 +156,7 @@ async def _run_bounded(
     job: Callable[[int], Awaitable[R]],
     *,
     max_concurrency: int,
-    limiter: RateLimiter | None = None,
+    limiter: Limiter | None = None,
     return_exceptions: bool = True,
     on_done: Callable[[int, R | APIError], Awaitable[object]] | None = None,
 ) -> list[R | APIError]:

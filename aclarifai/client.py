@@ -12,7 +12,7 @@ import asyncio
 import logging
 import platform
 import ssl as ssl_module
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urljoin
 
@@ -20,8 +20,10 @@ import aiohttp
 import orjson
 
 from . import _retry
+from ._admission import Limits, check_limiter, cooldown_of, watch
 from ._config import Timeout, _Secret, resolve_api_key, resolve_base_url
 from ._error_body import error_in_body, excerpt
+from ._fallback import DEFAULT_COOLDOWN, Cooldowns, CooldownStore
 from ._http import (
     _MAX_REDIRECTS,
     _REDIRECTS,
@@ -34,6 +36,7 @@ from ._http import (
     _status_error,
     _timeout_message,
 )
+from ._ratelimit import Limiter, TokenLimiter
 from ._request import CompletionRequest, build_body
 from ._version import __version__
 from .errors import (
@@ -45,7 +48,7 @@ from .errors import (
     ConfigurationError,
     NotFoundError,
 )
-from .hooks import Hooks, observe
+from .hooks import CallObserver, Hooks, observe
 from .sse import DEFAULT_MAX_LINE_SIZE
 from .types import ChatCompletion, ModelInfo, Usage
 
@@ -82,8 +85,16 @@ class AsyncClarifai:
         max_line_size: int = DEFAULT_MAX_LINE_SIZE,
         trust_env: bool = False,
         hooks: Hooks | None = None,
+        limiter: Limiter | None = None,
+        token_budget: TokenLimiter | None = None,
+        cooldown: float | CooldownStore = DEFAULT_COOLDOWN,
     ) -> None:
         self.hooks = hooks if hooks is not None else Hooks()
+        self.limiter = check_limiter("limiter", limiter)
+        """Waited on before every attempt of every request (``aclarifai.Limiter``), or None."""
+        self.token_budget = check_limiter("token_budget", token_budget, settle=True)
+        """Tokens reserved before each chat completion and settled after it, or None."""
+        self.cooldown_store, self.cooldown = cooldown_of(cooldown, Cooldowns())
         self._api_key = _Secret(resolve_api_key(api_key))
         del api_key  # out of this frame's locals, should a later line raise with capture_locals
         self.base_url = resolve_base_url(base_url, allow_insecure_http=allow_insecure_http)
@@ -161,13 +172,20 @@ class AsyncClarifai:
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        limiter: Limiter | None = None,
+        token_budget: TokenLimiter | None = None,
+        fallbacks: Sequence[str] | None = None,
+        cooldown: float | CooldownStore | None = None,
         **params: Any,
     ) -> CompletionRequest:
         """Start a chat completion; the result can be awaited, iterated or used in ``async with``.
 
         Iterating always streams. Awaiting returns a ``ChatCompletion``, or the open
-        ``CompletionStream`` when ``stream=True`` was passed.
+        ``CompletionStream`` when ``stream=True`` was passed. ``limiter``, ``token_budget`` and
+        ``cooldown`` replace the client's for this call; ``fallbacks`` are the models tried in
+        order when the model fails with an error another model can fix (docs/workers.md).
         """
+        limits = Limits.of(limiter, token_budget, fallbacks, cooldown)
         body = build_body(model, messages, tools=tools, tool_choice=tool_choice, params=params)
         return CompletionRequest(
             self._itself,
@@ -177,6 +195,7 @@ class AsyncClarifai:
             max_retries=self.max_retries if max_retries is None else _check_retries(max_retries),
             extra_headers=extra_headers,
             max_line_size=self.max_line_size,
+            limits=limits,
         )
 
     async def _itself(self) -> AsyncClarifai:
@@ -192,6 +211,7 @@ class AsyncClarifai:
         timeout: Timeout,
         max_retries: int,
         extra_headers: Mapping[str, str] | None,
+        limits: Limits | None = None,
     ) -> _Request:
         headers = _Headers(
             {
@@ -207,8 +227,27 @@ class AsyncClarifai:
         headers.update(self.default_headers)
         if extra_headers:
             headers.update(extra_headers)
-        return _Request(
+        request = _Request(
             method, self.base_url + path, payload, headers, timeout, max_retries, stream, body
+        )
+        request.limiter = self.limiter
+        request.token_budget = self.token_budget
+        if limits is not None:
+            if limits.limiter is not None:
+                request.limiter = limits.limiter
+            if limits.token_budget is not None:
+                request.token_budget = limits.token_budget
+        return request
+
+    def _watch(
+        self, request: _Request, after_error: Callable[[], Awaitable[None]] | None = None
+    ) -> CallObserver | None:
+        """The observer of one call: hooks, limiter and token budget (None when none is set)."""
+        return watch(
+            observe(self.hooks, request.method, request.url, request.json, stream=request.stream),
+            request.limiter, request.token_budget, method=request.method, url=request.url,
+            body=request.json, size=len(request.body or b""), stream=request.stream,
+            after_error=after_error,
         )
 
     def _retry_delay(self, request: _Request, error: APIError, attempt: int) -> float | None:
@@ -276,7 +315,7 @@ class AsyncClarifai:
 
     async def _request_json(self, request: _Request) -> tuple[Any, Mapping[str, str]]:
         """Send with retries; the parsed JSON body of the 2xx answer, and its headers."""
-        observer = observe(self.hooks, request.method, request.url, request.json, stream=False)
+        observer = self._watch(request)
         attempt = 0
         while True:
             if observer is not None:
@@ -396,3 +435,4 @@ def _check_positive(name: str, value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigurationError(f"{name} must be an int >= 1, not {value!r}")
     return value
+
