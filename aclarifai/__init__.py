@@ -84,6 +84,7 @@ if TYPE_CHECKING:
     )
     from .batch import BatchResult, abatch_completion
     from .media import image, text
+    from .otel import instrument
     from .tools import RunContext, Tool, tool
 
 # Tools, agents, batches and images are imported on first use: they cost about a third of the
@@ -96,6 +97,7 @@ _LAZY = {
     ),
     **dict.fromkeys(("BatchResult", "abatch_completion"), "batch"),
     **dict.fromkeys(("image", "text"), "media"),
+    "instrument": "otel",  # needs the otel extra; never imported by `import aclarifai`
     **dict.fromkeys(("RunContext", "Tool", "tool"), "tools"),
 }
 
@@ -192,6 +194,7 @@ __all__ = [
     "aclose_default_clients",
     "acompletion",
     "image",
+    "instrument",
     "resolve_model",
     "stream_chunk_builder",
     "text",

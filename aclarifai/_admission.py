@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _retry
 from ._fallback import DEFAULT_COOLDOWN, CooldownStore, check_cooldown, resolve_fallbacks
@@ -39,8 +39,11 @@ from .errors import (
     LimiterUnavailableError,
     LimiterWaitError,
 )
-from .hooks import CallObserver, RequestInfo
+from .hooks import CallObserver, Hooks, observe
 from .types import Usage
+
+if TYPE_CHECKING:
+    from ._telemetry import Telemetry
 
 __all__ = [
     "BYTES_PER_TOKEN",
@@ -127,45 +130,37 @@ def throttle_seconds(error: APIError) -> float | None:
 
 
 class Gate(CallObserver):
-    """The observer of one limited call: keeps the limits, then tells the hooks (if any).
+    """The observer of one limited call: keeps the limits, and does all a ``CallObserver`` does.
 
-    It stands where the client expects a ``CallObserver`` (the retry loops call ``attempt``,
-    ``chunk``, ``response`` and ``error`` at the right moments), so both retry loops keep the
-    limits without knowing about them.
+    It stands where the client expects a ``CallObserver`` (both retry loops call ``attempt``,
+    ``chunk``, ``response`` and ``error`` at the right moments), so they keep the limits without
+    knowing about them; the hooks and the telemetry are the base class's business.
     """
 
-    __slots__ = ("_after_error", "_budget", "_estimate", "_inner", "_limiter", "_method",
-                 "_model", "_output", "_reserved", "_stream", "_url")
+    __slots__ = ("_after_error", "_budget", "_estimate", "_limiter", "_output", "_reserved")
 
     def __init__(
         self,
-        inner: CallObserver | None,
+        hooks: Hooks | None,
         limiter: Limiter | None,
         budget: TokenLimiter | None,
         estimate: int,
         *,
         method: str,
         url: str,
-        model: str | None,
+        body: Mapping[str, Any] | None,
         stream: bool,
+        telemetry: Telemetry | None = None,
         after_error: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
-        # CallObserver.__init__ is not called: the hooks' work is the inner observer's.
-        self._inner = inner
+        super().__init__(hooks if hooks is not None else Hooks(), method, url, body,
+                         stream=stream, telemetry=telemetry)
         self._limiter = limiter
         self._budget = budget
         self._estimate = estimate
         self._reserved = 0
         self._output = False
-        self._method, self._url, self._model, self._stream = method, url, model, stream
         self._after_error = after_error
-
-    @property
-    def request(self) -> RequestInfo:
-        if self._inner is not None:
-            return self._inner.request
-        return RequestInfo(method=self._method, url=self._url, model=self._model,
-                           stream=self._stream, attempt=0, body=None)
 
     async def attempt(self, attempt: int) -> None:
         self._reserved = 0
@@ -179,27 +174,22 @@ class Gate(CallObserver):
             except BaseException:
                 await self._give_back()
                 raise
-        if self._inner is not None:
-            await self._inner.attempt(attempt)
+        await super().attempt(attempt)
 
     def chunk(self) -> None:
         self._output = True
-        if self._inner is not None:
-            self._inner.chunk()
+        super().chunk()
 
-    async def response(
-        self, *, status: int, request_id: str | None, usage: Usage | None, model: str | None
-    ) -> None:
+    async def response(self, **info: Any) -> None:
         if self._budget is not None and self._reserved:
             reserved, self._reserved = self._reserved, 0
-            used = usage.total_tokens if usage is not None else None
+            usage = info.get("usage")
+            used = usage.total_tokens if isinstance(usage, Usage) else None
             if isinstance(used, int) and used >= 0:
                 await self._settle(reserved, used)
-        if self._inner is not None:
-            await self._inner.response(status=status, request_id=request_id, usage=usage,
-                                       model=model)
+        await super().response(**info)
 
-    async def error(self, error: APIError, *, will_retry: bool) -> None:
+    async def error(self, error: APIError, **info: Any) -> None:
         seconds = throttle_seconds(error)
         if seconds is not None and self._limiter is not None:
             try:
@@ -210,8 +200,7 @@ class Gate(CallObserver):
             await self._give_back()
         if self._after_error is not None:
             await self._after_error()
-        if self._inner is not None:
-            await self._inner.error(error, will_retry=will_retry)
+        await super().error(error, **info)
 
     async def _give_back(self) -> None:
         if self._budget is not None and self._reserved:
@@ -227,7 +216,7 @@ class Gate(CallObserver):
 
 
 def watch(
-    hooks_observer: CallObserver | None,
+    hooks: Hooks | None,
     limiter: Limiter | None,
     budget: TokenLimiter | None,
     *,
@@ -236,21 +225,21 @@ def watch(
     body: Mapping[str, Any] | None,
     size: int,
     stream: bool,
+    telemetry: Telemetry | None = None,
     after_error: Callable[[], Awaitable[None]] | None = None,
 ) -> CallObserver | None:
-    """The observer of one call: the hooks' alone when nothing limits it, else a ``Gate``.
+    """The observer of one call: ``observe()``'s when nothing limits it (None when there are
+    no hooks and no telemetry either), else a ``Gate``.
 
     ``after_error`` is awaited after each failed attempt (the fallbacks record cooldowns there).
     """
     if body is None or "messages" not in body:
         budget = None  # only chat completions spend tokens
     if limiter is None and budget is None and after_error is None:
-        return hooks_observer
-    model = body.get("model") if body is not None else None
+        return observe(hooks, method, url, body, stream=stream, telemetry=telemetry)
     return Gate(
-        hooks_observer, limiter, budget,
-        estimate_tokens(body, size) if budget is not None else 0,
-        method=method, url=url, model=model if isinstance(model, str) else None, stream=stream,
+        hooks, limiter, budget, estimate_tokens(body, size) if budget is not None else 0,
+        method=method, url=url, body=body, stream=stream, telemetry=telemetry,
         after_error=after_error,
     )
 

@@ -19,7 +19,7 @@ from urllib.parse import urljoin
 import aiohttp
 import orjson
 
-from . import _retry
+from . import _retry, _telemetry
 from ._admission import Limits, check_limiter, cooldown_of, watch
 from ._config import Timeout, _Secret, resolve_api_key, resolve_base_url
 from ._error_body import error_in_body, excerpt
@@ -48,7 +48,7 @@ from .errors import (
     ConfigurationError,
     NotFoundError,
 )
-from .hooks import CallObserver, Hooks, observe
+from .hooks import CallObserver, Hooks
 from .sse import DEFAULT_MAX_LINE_SIZE
 from .types import ChatCompletion, ModelInfo, Usage
 
@@ -88,8 +88,12 @@ class AsyncClarifai:
         limiter: Limiter | None = None,
         token_budget: TokenLimiter | None = None,
         cooldown: float | CooldownStore = DEFAULT_COOLDOWN,
+        telemetry: bool | _telemetry.Telemetry | None = None,
     ) -> None:
         self.hooks = hooks if hooks is not None else Hooks()
+        # None follows aclarifai.instrument(); False is off; True or a Telemetry is this client's.
+        self._telemetry_setting = telemetry
+        self._telemetry = _telemetry.resolve(telemetry)
         self.limiter = check_limiter("limiter", limiter)
         """Waited on before every attempt of every request (``aclarifai.Limiter``), or None."""
         self.token_budget = check_limiter("token_budget", token_budget, settle=True)
@@ -137,6 +141,13 @@ class AsyncClarifai:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def telemetry(self) -> _telemetry.Telemetry | None:
+        """Where this client's calls are traced (see ``aclarifai.otel``); None when off."""
+        if self._telemetry_setting is None:
+            return _telemetry.installed
+        return self._telemetry
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:
@@ -242,12 +253,11 @@ class AsyncClarifai:
     def _watch(
         self, request: _Request, after_error: Callable[[], Awaitable[None]] | None = None
     ) -> CallObserver | None:
-        """The observer of one call: hooks, limiter and token budget (None when none is set)."""
+        """The observer of one call: hooks, telemetry, limiter and token budget (None: none)."""
         return watch(
-            observe(self.hooks, request.method, request.url, request.json, stream=request.stream),
-            request.limiter, request.token_budget, method=request.method, url=request.url,
-            body=request.json, size=len(request.body or b""), stream=request.stream,
-            after_error=after_error,
+            self.hooks, request.limiter, request.token_budget, method=request.method,
+            url=request.url, body=request.json, size=len(request.body or b""),
+            stream=request.stream, telemetry=self.telemetry, after_error=after_error,
         )
 
     def _retry_delay(self, request: _Request, error: APIError, attempt: int) -> float | None:
@@ -325,16 +335,20 @@ class AsyncClarifai:
             except APIError as error:
                 delay = self._retry_delay(request, error, attempt)
                 if observer is not None:
-                    await observer.error(error, will_retry=delay is not None)
+                    await observer.error(error, will_retry=delay is not None, delay=delay)
                 if delay is None:
                     raise
                 attempt += 1
-                await _retry.sleep(delay)
+                await _sleep_observed(delay, observer)
                 continue
+            except BaseException as exc:  # cancelled mid-request: the trace ends here
+                if observer is not None:
+                    observer.abandon(exc)
+                raise
             if observer is not None:
                 await observer.response(
                     status=status, request_id=headers.get("x-request-id"), usage=_usage_of(body),
-                    model=body.get("model") if isinstance(body, dict) else None,
+                    model=body.get("model") if isinstance(body, dict) else None, answer=body,
                 )
             return body, headers
 
@@ -418,6 +432,16 @@ class _Models:
                 headers=headers,
             )
         return [ModelInfo(item) for item in data if isinstance(item, dict)]
+
+
+async def _sleep_observed(delay: float, observer: CallObserver | None) -> None:
+    """Wait before a retry; a cancellation during the wait ends the call's trace."""
+    try:
+        await _retry.sleep(delay)
+    except BaseException as exc:
+        if observer is not None:
+            observer.abandon(exc)
+        raise
 
 
 def _usage_of(body: Any) -> Usage | None:
