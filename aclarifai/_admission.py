@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _retry
 from ._fallback import DEFAULT_COOLDOWN, CooldownStore, check_cooldown, resolve_fallbacks
@@ -60,6 +60,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger("aclarifai")
+L = TypeVar("L")
 
 THROTTLE_CODES = frozenset((11005, 11006))
 """Clarifai's "too many requests" codes; they may come with any HTTP status."""
@@ -244,9 +245,10 @@ def watch(
     )
 
 
-def check_limiter(name: str, value: Any, *, settle: bool = False) -> Any:
+def check_limiter(name: str, value: L, *, settle: bool = False) -> L:
+    """``value`` when it has the limiter coroutines (``settle`` too, for a token budget)."""
     if value is None:
-        return None
+        return value
     needed = ("acquire", "penalize", "settle") if settle else ("acquire", "penalize")
     missing = [attr for attr in needed if not callable(getattr(value, attr, None))]
     if missing:

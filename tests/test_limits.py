@@ -326,3 +326,18 @@ async def test_in_memory_cooldowns_expire() -> None:
     clock.now = 31
     assert await store.cooling([MODEL, OTHER]) == set()
 
+
+
+async def test_an_agent_falls_back_and_its_turn_names_the_model(
+    fake: FakeClarifai, sleeps: list[float]
+) -> None:
+    limiter = CountingLimiter()
+    async with client_for(fake, max_retries=0, limiter=limiter) as client:
+        agent = aclarifai.Agent(MODEL, client=client, fallbacks=[OTHER])
+        fake.add_error(503)
+        fake.add_text("answered by the fallback")
+        events = [event async for event in agent.stream("hello")]
+    turns = [e for e in events if isinstance(e, aclarifai.TurnFinished)]
+    assert [t.model for t in turns] == [OTHER]
+    assert agent.last_result is not None and agent.last_result.output == "answered by the fallback"
+    assert len(limiter.acquired) == 2  # each attempt of each turn

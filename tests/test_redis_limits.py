@@ -107,6 +107,7 @@ async def run_workers(
 # -- one rate across processes (real time: about 16 s each) ------------------------------------
 
 
+@pytest.mark.realtime
 async def test_4_processes_share_one_redis_limiter(redis_url: str) -> None:
     async with Arrivals() as server:
         summaries = await run_workers(server, 4, 60, "--redis", redis_url, "--key", "four")
@@ -120,6 +121,7 @@ async def test_4_processes_share_one_redis_limiter(redis_url: str) -> None:
     assert whole_run >= (240 - 1) / 15
 
 
+@pytest.mark.realtime
 async def test_the_in_memory_limiter_holds_the_same_rate_in_one_process() -> None:
     async with Arrivals() as server:
         (summary,) = await run_workers(server, 1, 240, "--concurrency", "4")
@@ -130,6 +132,7 @@ async def test_the_in_memory_limiter_holds_the_same_rate_in_one_process() -> Non
     assert summary["ended"] - summary["began"] >= (240 - 1) / 15
 
 
+@pytest.mark.realtime
 async def test_a_429_seen_by_one_process_pauses_the_others(redis_url: str) -> None:
     async with Arrivals(throttle_at={20}, retry_after="2") as server:
         summaries = await run_workers(server, 4, 12, "--redis", redis_url, "--key", "pause")
