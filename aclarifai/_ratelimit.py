@@ -12,9 +12,12 @@ unit been spent at the steady rate. ``gcra()`` below is that core, with no I/O: 
 
 A caller takes its slot at once, even when that books it in the future, and then sleeps until its
 slot comes. Taking before sleeping serves callers in arrival order and needs no lock: nothing
-awaits between reading the TAT and writing it. A caller whose wait would exceed ``max_wait`` takes
-nothing and gets ``LimiterWaitError`` (a ``RateLimitError``). A caller cancelled while it sleeps
-does not give its slot back: later callers already counted on it.
+awaits between reading the TAT and writing it. A request limiter's caller that wakes up more than
+``late_tolerance()`` after its slot (a busy event loop, a descheduled process) has lost the slot
+and takes a new one: otherwise callers delayed together would start together, above the rate.
+A caller whose wait would exceed ``max_wait`` takes nothing and gets ``LimiterWaitError`` (a
+``RateLimitError``). A caller cancelled while it sleeps does not give its slot back: later
+callers already counted on it.
 
 The clock and the sleep are injectable so tests run on a fake clock, without real waiting.
 """
@@ -38,6 +41,8 @@ __all__ = [
     "check_max_wait",
     "check_rate",
     "gcra",
+    "late_tolerance",
+    "slept_on_time",
     "penalized_tat",
     "wait_error",
 ]
@@ -89,6 +94,24 @@ def penalized_tat(tat: float, now: float, seconds: float, interval: float, capac
     return max(tat, now + seconds + (capacity - 1.0) * interval)
 
 
+MIN_LATE = 0.01
+"""Seconds late a caller may wake and still use its slot, at least (sleeps overshoot a little)."""
+
+
+def late_tolerance(interval: float) -> float:
+    """How late after its slot a request may still start: half an interval, at least 10 ms."""
+    return max(interval / 2, MIN_LATE)
+
+
+async def slept_on_time(
+    sleep: Callable[[float], Awaitable[object]], delay: float, late: float | None
+) -> bool:
+    """Sleep ``delay``; whether the caller woke in time for its slot (always, if ``late`` is None)."""
+    due = time.monotonic() + delay
+    await sleep(delay)
+    return late is None or time.monotonic() - due <= late
+
+
 def check_rate(name: str, value: float) -> float:
     """``value`` as a positive, finite float, or ``ValueError`` naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
@@ -118,7 +141,8 @@ def wait_error(wait: float, max_wait: float, what: str) -> LimiterWaitError:
 class _Gcra:
     """GCRA in memory: the TAT, a clock that never steps back, and the sleep."""
 
-    __slots__ = ("_capacity", "_clock", "_interval", "_last", "_max_wait", "_sleep", "_tat")
+    __slots__ = ("_capacity", "_clock", "_interval", "_last", "_late", "_max_wait", "_sleep",
+                 "_tat")
 
     def __init__(
         self,
@@ -127,8 +151,11 @@ class _Gcra:
         max_wait: float | None,
         clock: Callable[[], float],
         sleep: Callable[[float], Awaitable[object]],
+        late: float | None = None,
     ) -> None:
         self._interval = interval
+        # Only with the real clock: a fake one (tests) says nothing about how late a sleep was.
+        self._late = late if clock is time.monotonic else None
         self._capacity = capacity
         self._max_wait = check_max_wait(max_wait)
         self._clock = clock
@@ -157,9 +184,10 @@ class _Gcra:
 
     async def acquire(self, cost: float = 1.0) -> None:
         """Wait for room for ``cost`` units (returns at once when there is some) and take it."""
-        delay = self.reserve(cost)
-        if delay > 0.0:
-            await self._sleep(delay)
+        while True:
+            delay = self.reserve(cost)
+            if delay <= 0.0 or await slept_on_time(self._sleep, delay, self._late):
+                return
 
     async def penalize(self, seconds: float) -> None:
         """Nothing starts for ``seconds``; then starts resume at the steady rate."""
@@ -181,7 +209,8 @@ class RateLimiter(_Gcra):
 
     ``burst`` starts may go back to back after an idle period; with the default ``burst=1`` this
     is plain spacing, one start every ``1 / rate`` seconds. With ``max_wait`` set, a caller whose
-    turn is further away gets ``LimiterWaitError`` (a ``RateLimitError``) and takes no slot.
+    turn is further away gets ``LimiterWaitError`` (a ``RateLimitError``) and takes no slot. A
+    caller that wakes up late for its slot takes a new one (see the module docs).
     """
 
     __slots__ = ("_burst", "_rate")
@@ -200,7 +229,8 @@ class RateLimiter(_Gcra):
             raise ValueError(f"burst must be an int >= 1, not {burst!r}")
         self._rate = rate
         self._burst = burst
-        super().__init__(1.0 / rate, float(burst), max_wait, clock, sleep)
+        super().__init__(1.0 / rate, float(burst), max_wait, clock, sleep,
+                         late_tolerance(1.0 / rate))
 
     @property
     def rate(self) -> float:

@@ -7,7 +7,9 @@ Redis server's clock) and one Lua script, run atomically by the server, for each
 the server, so the workers' clocks never matter, runs ``gcra()`` of ``_ratelimit.py`` (the same
 arithmetic, line for line), writes the new TAT with an expiry just past it (an idle limiter
 leaves nothing behind: O(1) memory) and returns the wait. One round trip per acquire; callers
-are served in the order their scripts ran, whichever process they are in (FIFO-fair).
+are served in the order their scripts ran, whichever process they are in (FIFO-fair). A rate
+limiter's caller that wakes up too late for its slot takes a new one (a second round trip, only
+then), as the in-memory limiter does.
 
 Keys are ``{prefix}{{{key}}}:rate`` (``:tokens``, ``:cooldown:<model>``): the ``{hash tag}``
 puts every key of one ``key`` in one Redis Cluster slot.
@@ -40,7 +42,14 @@ from redis.asyncio import Redis
 from redis.exceptions import ReadOnlyError, RedisError, ResponseError
 
 from ._fallback import DEFAULT_COOLDOWN, check_cooldown
-from ._ratelimit import CLARIFAI_DEFAULT_RATE, check_max_wait, check_rate, wait_error
+from ._ratelimit import (
+    CLARIFAI_DEFAULT_RATE,
+    check_max_wait,
+    check_rate,
+    late_tolerance,
+    slept_on_time,
+    wait_error,
+)
 from .errors import ConfigurationError, LimiterUnavailableError
 
 __all__ = ["DEFAULT_PREFIX", "OnUnavailable", "RedisCooldowns", "RedisRateLimiter",
@@ -195,11 +204,12 @@ class _RedisGcra:
 
     def __init__(self, redis: Any, key: str, interval: float, capacity: float, *,
                  max_wait: float | None, on_unavailable: str, what: str,
-                 sleep: Callable[[float], Awaitable[object]]) -> None:
+                 sleep: Callable[[float], Awaitable[object]], late: float | None = None) -> None:
         self._interval_us = interval * 1e6
         self._capacity = capacity
         self._max_wait = check_max_wait(max_wait)
         self._sleep = sleep
+        self._late = late
         self._store = _Store(redis, key, on_unavailable, what, sleep)
 
     @property
@@ -212,11 +222,13 @@ class _RedisGcra:
         return self._store.mode
 
     async def acquire(self, cost: float = 1.0) -> None:
-        """Wait for room for ``cost`` units and take it (one round trip to Redis)."""
-        wait = await self._store.take(self._interval_us, self._capacity, float(cost),
-                                      self._max_wait)
-        if wait:
-            await self._sleep(wait / 1e6)
+        """Wait for room for ``cost`` units and take it (one round trip to Redis; one more only
+        when this process woke up too late for its slot and must take a new one)."""
+        while True:
+            wait = await self._store.take(self._interval_us, self._capacity, float(cost),
+                                          self._max_wait)
+            if not wait or await slept_on_time(self._sleep, wait / 1e6, self._late):
+                return
 
     async def penalize(self, seconds: float) -> None:
         """Every holder waits ``seconds`` before its next start (moves the shared TAT)."""
@@ -263,7 +275,7 @@ class RedisRateLimiter(_RedisGcra):
         name = redis_key(prefix, key, "rate")
         super().__init__(redis, name, 1.0 / self._rate, float(burst), max_wait=max_wait,
                          on_unavailable=on_unavailable, what=f"RedisRateLimiter({name!r})",
-                         sleep=sleep)
+                         sleep=sleep, late=late_tolerance(1.0 / self._rate))
 
     @property
     def rate(self) -> float:
