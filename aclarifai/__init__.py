@@ -34,6 +34,7 @@ from .errors import (
     StreamError,
     ToolArgumentsError,
     ToolError,
+    ToolServerError,
     UnprocessableEntityError,
 )
 from .events import (
@@ -170,6 +171,7 @@ __all__ = [
     "ToolCallRecord",
     "ToolCallStarted",
     "ToolError",
+    "ToolServerError",
     "ToolResult",
     "TurnFinished",
     "UnprocessableEntityError",

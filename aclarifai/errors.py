@@ -6,6 +6,7 @@ ClarifaiError
 │   └── MissingAPIKeyError        no PAT (also an AuthenticationError)
 ├── ToolError                     tools and agents
 │   ├── ToolArgumentsError        arguments that fail the tool's JSON schema
+│   ├── ToolServerError           a tool server (MCP) failed; also an APIConnectionError
 │   └── MaxTurnsExceeded          an Agent ran out of turns
 └── APIError                      anything the API or the network did
     ├── APIConnectionError        could not talk to the server (DNS, refused, reset, ...)
@@ -55,6 +56,7 @@ __all__ = [
     "StreamError",
     "ToolArgumentsError",
     "ToolError",
+    "ToolServerError",
     "UnprocessableEntityError",
 ]
 
@@ -144,6 +146,13 @@ class APIConnectionError(APIError):
 
     retryable: bool = True
     """False for failures that a retry cannot fix (a TLS certificate error)."""
+
+
+class ToolServerError(ToolError, APIConnectionError):
+    """A server that runs tools (an MCP server) failed to start, stopped answering or died.
+
+    Unlike a tool that raises, this is not the model's to fix: it ends an agent run.
+    """
 
 
 class APITimeoutError(APIConnectionError):
