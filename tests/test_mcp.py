@@ -282,6 +282,9 @@ def test_import_aclarifai_does_not_import_mcp_and_the_extra_is_named() -> None:
     code = "import sys, aclarifai; print('mcp' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
-    blocked = "import sys; sys.modules['mcp'] = None\ntry:\n import aclarifai.mcp\nexcept ImportError as e: print(e)"
+    blocked = (
+        "import sys; sys.modules['mcp'] = None\n"
+        "try:\n import aclarifai.mcp\nexcept ImportError as e: print(e)"
+    )
     out = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, check=True)
     assert "pip install 'aclarifai[mcp]'" in out.stdout
