@@ -81,6 +81,7 @@ if TYPE_CHECKING:
     )
     from .batch import BatchResult, RateLimiter, abatch_completion
     from .media import image, text
+    from .otel import instrument
     from .tools import RunContext, Tool, tool
 
 # Tools, agents, batches and images are imported on first use: they cost about a third of the
@@ -93,6 +94,7 @@ _LAZY = {
     ),
     **dict.fromkeys(("BatchResult", "RateLimiter", "abatch_completion"), "batch"),
     **dict.fromkeys(("image", "text"), "media"),
+    "instrument": "otel",  # needs the otel extra; never imported by `import aclarifai`
     **dict.fromkeys(("RunContext", "Tool", "tool"), "tools"),
 }
 
@@ -183,6 +185,7 @@ __all__ = [
     "aclose_default_clients",
     "acompletion",
     "image",
+    "instrument",
     "resolve_model",
     "stream_chunk_builder",
     "text",

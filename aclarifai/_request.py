@@ -183,7 +183,8 @@ class _StreamSource:
         if self._client is None:
             self._client, self._request = await self._owner._prepare(self._body, stream=True)
             self._observer = observe(
-                self._client.hooks, "POST", self._request.url, self._body, stream=True
+                self._client.hooks, "POST", self._request.url, self._body, stream=True,
+                telemetry=self._client.telemetry,
             )
         if self._observer is not None:
             await self._observer.attempt(self._opens)

@@ -19,7 +19,7 @@ from urllib.parse import urljoin
 import aiohttp
 import orjson
 
-from . import _retry
+from . import _retry, _telemetry
 from ._config import Timeout, _Secret, resolve_api_key, resolve_base_url
 from ._error_body import error_in_body, excerpt
 from ._http import (
@@ -46,7 +46,7 @@ from .errors import (
     ConfigurationError,
     NotFoundError,
 )
-from .hooks import Hooks, observe
+from .hooks import CallObserver, Hooks, observe
 from .sse import DEFAULT_MAX_LINE_SIZE
 from .streaming import CompletionStream
 from .types import ChatCompletion, ModelInfo, Usage
@@ -87,8 +87,12 @@ class AsyncClarifai:
         max_line_size: int = DEFAULT_MAX_LINE_SIZE,
         trust_env: bool = False,
         hooks: Hooks | None = None,
+        telemetry: bool | _telemetry.Telemetry | None = None,
     ) -> None:
         self.hooks = hooks if hooks is not None else Hooks()
+        # None follows aclarifai.instrument(); False is off; True or a Telemetry is this client's.
+        self._telemetry_setting = telemetry
+        self._telemetry = _telemetry.resolve(telemetry)
         self._api_key = _Secret(resolve_api_key(api_key))
         del api_key  # out of this frame's locals, should a later line raise with capture_locals
         self.base_url = resolve_base_url(base_url, allow_insecure_http=allow_insecure_http)
@@ -131,6 +135,13 @@ class AsyncClarifai:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def telemetry(self) -> _telemetry.Telemetry | None:
+        """Where this client's calls are traced (see ``aclarifai.otel``); None when off."""
+        if self._telemetry_setting is None:
+            return _telemetry.installed
+        return self._telemetry
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:
@@ -313,7 +324,10 @@ class AsyncClarifai:
 
     async def _request_json(self, request: _Request) -> tuple[Any, Mapping[str, str]]:
         """Send with retries; the parsed JSON body of the 2xx answer, and its headers."""
-        observer = observe(self.hooks, request.method, request.url, request.json, stream=False)
+        observer = observe(
+            self.hooks, request.method, request.url, request.json, stream=False,
+            telemetry=self.telemetry,
+        )
         attempt = 0
         while True:
             if observer is not None:
@@ -323,16 +337,20 @@ class AsyncClarifai:
             except APIError as error:
                 delay = self._retry_delay(request, error, attempt)
                 if observer is not None:
-                    await observer.error(error, will_retry=delay is not None)
+                    await observer.error(error, will_retry=delay is not None, delay=delay)
                 if delay is None:
                     raise
                 attempt += 1
-                await _retry.sleep(delay)
+                await _sleep_observed(delay, observer)
                 continue
+            except BaseException as exc:  # cancelled mid-request: the trace ends here
+                if observer is not None:
+                    observer.abandon(exc)
+                raise
             if observer is not None:
                 await observer.response(
                     status=status, request_id=headers.get("x-request-id"), usage=_usage_of(body),
-                    model=body.get("model") if isinstance(body, dict) else None,
+                    model=body.get("model") if isinstance(body, dict) else None, answer=body,
                 )
             return body, headers
 
@@ -414,6 +432,16 @@ class _Models:
                 headers=headers,
             )
         return [ModelInfo(item) for item in data if isinstance(item, dict)]
+
+
+async def _sleep_observed(delay: float, observer: CallObserver | None) -> None:
+    """Wait before a retry; a cancellation during the wait ends the call's trace."""
+    try:
+        await _retry.sleep(delay)
+    except BaseException as exc:
+        if observer is not None:
+            observer.abandon(exc)
+        raise
 
 
 def _usage_of(body: Any) -> Usage | None:
