@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from ._config import Timeout
 from ._default import aclose_default_clients, acompletion
+from ._options import CompletionOptions
 from ._request import CompletionRequest
 from ._version import __version__
 from .accumulate import ChunkAccumulator, stream_chunk_builder
@@ -132,6 +133,7 @@ __all__ = [
     "ChunkAccumulator",
     "ChunkChoice",
     "ClarifaiError",
+    "CompletionOptions",
     "CompletionRequest",
     "CompletionStream",
     "ConfigurationError",

@@ -34,7 +34,10 @@ Which errors are retried, and how timeouts and cancellation behave: ``docs/error
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .types import ChatCompletion
 
 __all__ = [
     "APIConnectionError",
@@ -99,9 +102,10 @@ class APIError(ClarifaiError):
     code: int | str | None
     message: str
     request_id: str | None
-    body: Any
-    partial: Any
-    """What was assembled before the error (a ``ChatCompletion``), when a stream had begun."""
+    body: object
+    """The parsed JSON error body, or an excerpt of a body that was not JSON (None without one)."""
+    partial: ChatCompletion | None
+    """What was assembled before the error, when a stream had begun."""
     headers: Mapping[str, str] | None
     """The response headers, when the server answered."""
 
@@ -112,8 +116,8 @@ class APIError(ClarifaiError):
         status_code: int | None = None,
         code: int | str | None = None,
         request_id: str | None = None,
-        body: Any = None,
-        partial: Any = None,
+        body: object = None,
+        partial: ChatCompletion | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
         self.message = message
