@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from ._config import Timeout
 from ._default import aclose_default_clients, acompletion
 from ._fallback import Cooldowns, CooldownStore
+from ._options import CompletionOptions
 from ._ratelimit import Limiter, RateLimiter, TokenBudget, TokenLimiter
 from ._request import CompletionRequest
 from ._version import __version__
@@ -38,6 +39,7 @@ from .errors import (
     StreamError,
     ToolArgumentsError,
     ToolError,
+    ToolServerError,
     UnprocessableEntityError,
 )
 from .events import (
@@ -135,6 +137,7 @@ __all__ = [
     "ChunkAccumulator",
     "ChunkChoice",
     "ClarifaiError",
+    "CompletionOptions",
     "CompletionRequest",
     "CompletionStream",
     "ConfigurationError",
@@ -184,6 +187,7 @@ __all__ = [
     "ToolCallStarted",
     "ToolError",
     "ToolResult",
+    "ToolServerError",
     "TurnFinished",
     "UnprocessableEntityError",
     "Usage",

@@ -194,7 +194,7 @@ class AgentRun:
         self._turn = _Turn(self.turns + 1)
         return self._turn
 
-    def _request(self) -> CompletionRequest:
+    def _request(self) -> CompletionRequest[CompletionStream]:
         agent = self.agent
         return acompletion(
             model=agent.model, messages=self.messages, stream=True, tools=self._tools,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Generator, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import aiohttp
 
@@ -16,7 +16,6 @@ from .hooks import CallObserver
 from .models import resolve_model
 from .sse import DEFAULT_MAX_LINE_SIZE
 from .streaming import CompletionStream
-from .types import ChatCompletion
 
 if TYPE_CHECKING:
     from .client import AsyncClarifai
@@ -24,6 +23,9 @@ if TYPE_CHECKING:
 __all__ = ["CompletionRequest", "build_body"]
 
 logger = logging.getLogger("aclarifai")
+
+# What awaiting the request gives: ChatCompletion, or CompletionStream with stream=True.
+Result_co = TypeVar("Result_co", covariant=True)
 
 
 def _as_dict(item: Any, what: str) -> dict[str, Any]:
@@ -82,12 +84,13 @@ def build_body(
     return body
 
 
-class CompletionRequest:
+class CompletionRequest(Generic[Result_co]):
     """What ``acompletion()`` returns: await it, iterate it, or use it with ``async with``.
 
-    - ``async for chunk in acompletion(...)``: always streams.
+    - ``async for chunk in acompletion(...)``: always streams, yields ``ChatCompletionChunk``.
     - ``await acompletion(...)``: a ``ChatCompletion``; with ``stream=True``, the open
-      ``CompletionStream`` instead.
+      ``CompletionStream`` instead. The type parameter says which: ``acompletion()`` is
+      overloaded on ``stream``, so a type checker knows it at every call.
     - ``async with acompletion(..., stream=True) as stream``: the open stream, closed on exit.
     """
 
@@ -156,27 +159,29 @@ class CompletionRequest:
             seconds = float(getattr(store, "seconds", seconds))
         return Candidates(self._body["model"], limits.fallbacks, store, seconds)
 
-    def __aiter__(self) -> AsyncIterator[Any]:
+    def __aiter__(self) -> CompletionStream:
         return self._open_stream()
 
-    def __await__(self) -> Generator[Any, None, ChatCompletion | CompletionStream]:
+    def __await__(self) -> Generator[Any, None, Result_co]:
         return self._resolve().__await__()
 
-    async def _resolve(self) -> ChatCompletion | CompletionStream:
+    async def _resolve(self) -> Result_co:
         if self._stream_mode:
             stream = self._open_stream()
             await stream.__aenter__()
-            return stream
+            return cast(Result_co, stream)
         body = dict(self._body)
         body["stream"] = False
         client = await self._get_client()
         candidates = self._candidates(client)
         if candidates is None:
-            return await client._complete(self._prepare(client, body, stream=False))
+            return cast(Result_co, await client._complete(
+                    self._prepare(client, body, stream=False)))
         body["model"] = await candidates.start()
         while True:
             try:
-                return await client._complete(self._prepare(client, body, stream=False))
+                return cast(Result_co, await client._complete(
+                    self._prepare(client, body, stream=False)))
             except APIError as error:
                 model = candidates.next(error)
                 await candidates.commit()
@@ -205,7 +210,7 @@ class _StreamSource:
     __slots__ = ("_base", "_body", "_candidates", "_client", "_observer", "_opens", "_owner",
                  "_request", "_switch")
 
-    def __init__(self, owner: CompletionRequest, body: dict[str, Any]) -> None:
+    def __init__(self, owner: CompletionRequest[Any], body: dict[str, Any]) -> None:
         self._owner = owner
         self._body = body
         self._client: AsyncClarifai | None = None

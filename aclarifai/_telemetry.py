@@ -139,7 +139,7 @@ def agent_trace(telemetry: Telemetry | None, agent: Any) -> AgentTrace | None:
 
 @contextlib.asynccontextmanager
 async def opened_under(
-    parent: AgentTrace | None, request: CompletionRequest
+    parent: AgentTrace | None, request: CompletionRequest[Any]
 ) -> AsyncIterator[CompletionStream]:
     """``async with request as stream``, with the call's trace parented to ``parent``.
 

@@ -12,8 +12,8 @@ import asyncio
 import logging
 import platform
 import ssl as ssl_module
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Literal, overload
 from urllib.parse import urljoin
 
 import aiohttp
@@ -36,6 +36,7 @@ from ._http import (
     _status_error,
     _timeout_message,
 )
+from ._options import CompletionOptions, MessageParam, split_options
 from ._ratelimit import Limiter, TokenLimiter
 from ._request import CompletionRequest, build_body
 from ._version import __version__
@@ -50,7 +51,11 @@ from .errors import (
 )
 from .hooks import CallObserver, Hooks
 from .sse import DEFAULT_MAX_LINE_SIZE
+from .streaming import CompletionStream
 from .types import ChatCompletion, ModelInfo, Usage
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["AsyncClarifai"]
 
@@ -172,39 +177,68 @@ class AsyncClarifai:
 
     # -- requests -----------------------------------------------------------------------------
 
+    @overload
     def acompletion(
         self,
         model: str,
-        messages: Any,
+        messages: Iterable[MessageParam],
+        *,
+        stream: Literal[False] | None = None,
+        **options: Unpack[CompletionOptions],
+    ) -> CompletionRequest[ChatCompletion]: ...
+
+    @overload
+    def acompletion(
+        self,
+        model: str,
+        messages: Iterable[MessageParam],
+        *,
+        stream: Literal[True],
+        **options: Unpack[CompletionOptions],
+    ) -> CompletionRequest[CompletionStream]: ...
+
+    @overload
+    def acompletion(
+        self,
+        model: str,
+        messages: Iterable[MessageParam],
+        *,
+        stream: bool | None,
+        **options: Unpack[CompletionOptions],
+    ) -> CompletionRequest[ChatCompletion | CompletionStream]: ...
+
+    def acompletion(
+        self,
+        model: str,
+        messages: Iterable[MessageParam],
         *,
         stream: bool | None = None,
-        tools: Any = None,
-        tool_choice: Any = None,
-        timeout: float | Timeout | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        limiter: Limiter | None = None,
-        token_budget: TokenLimiter | None = None,
-        fallbacks: Sequence[str] | None = None,
-        cooldown: float | CooldownStore | None = None,
-        **params: Any,
-    ) -> CompletionRequest:
+        **options: Unpack[CompletionOptions],
+    ) -> CompletionRequest[ChatCompletion | CompletionStream]:
         """Start a chat completion; the result can be awaited, iterated or used in ``async with``.
 
-        Iterating always streams. Awaiting returns a ``ChatCompletion``, or the open
-        ``CompletionStream`` when ``stream=True`` was passed. ``limiter``, ``token_budget`` and
-        ``cooldown`` replace the client's for this call; ``fallbacks`` are the models tried in
-        order when the model fails with an error another model can fix (docs/workers.md).
+        Iterating always streams (``ChatCompletionChunk``). Awaiting returns a
+        ``ChatCompletion``, or the open ``CompletionStream`` when ``stream=True`` was passed.
+        The keywords are those of ``CompletionOptions`` (``temperature=``, ``max_tokens=``,
+        ``tools=``, ``timeout=``, ...); anything else goes in ``extra_body={...}``.
+        ``limiter``, ``token_budget`` and ``cooldown`` replace the client's for this call;
+        ``fallbacks`` are the models tried in order when the model fails with an error another
+        model can fix (docs/workers.md).
         """
-        limits = Limits.of(limiter, token_budget, fallbacks, cooldown)
-        body = build_body(model, messages, tools=tools, tool_choice=tool_choice, params=params)
+        call = split_options(options)
+        body = build_body(
+            model, messages, tools=call.tools, tool_choice=call.tool_choice, params=call.params
+        )
+        limits = Limits.of(call.limiter, call.token_budget, call.fallbacks, call.cooldown)
         return CompletionRequest(
             self._itself,
             body,
             stream=stream,
-            timeout=Timeout.coerce(timeout) if timeout is not None else self.timeout,
-            max_retries=self.max_retries if max_retries is None else _check_retries(max_retries),
-            extra_headers=extra_headers,
+            timeout=Timeout.coerce(call.timeout) if call.timeout is not None else self.timeout,
+            max_retries=(
+                self.max_retries if call.max_retries is None else _check_retries(call.max_retries)
+            ),
+            extra_headers=call.extra_headers,
             max_line_size=self.max_line_size,
             limits=limits,
         )
@@ -388,10 +422,8 @@ class AsyncClarifai:
 class _Completions:
     def __init__(self, client: AsyncClarifai) -> None:
         self._client = client
-
-    def create(self, model: str, messages: Any, **kwargs: Any) -> CompletionRequest:
-        """OpenAI-style alias of ``client.acompletion()``."""
-        return self._client.acompletion(model, messages, **kwargs)
+        # OpenAI-style alias: the very same (overloaded) method, so its signature cannot drift.
+        self.create = client.acompletion
 
 
 class _Chat:

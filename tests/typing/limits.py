@@ -1,13 +1,23 @@
-"""User code typed against the limiter protocol, the limiters, fallbacks and cooldowns."""
+"""User code typed against the limiter protocol, the in-memory limiters, fallbacks and cooldowns.
+
+(``aclarifai.redis`` is left out: the wheel's environment of this check has no redis-py.)
+"""
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
 from typing_extensions import assert_type
 
 import aclarifai
-from aclarifai import AsyncClarifai, Cooldowns, Limiter, RateLimiter, TokenBudget
-from aclarifai.redis import RedisCooldowns, RedisRateLimiter, RedisTokenBudget
+from aclarifai import (
+    AsyncClarifai,
+    ChatCompletion,
+    Cooldowns,
+    CooldownStore,
+    Limiter,
+    RateLimiter,
+    TokenBudget,
+    TokenLimiter,
+)
 
 MODEL = "https://clarifai.com/openai/chat-completion/models/gpt-oss-120b"
 
@@ -20,16 +30,18 @@ class MyLimiter:
     async def penalize(self, seconds: float) -> None: ...
 
 
-async def main(redis: Redis) -> None:
+async def main() -> None:
     mine: Limiter = MyLimiter()
-    shared: Limiter = RedisRateLimiter(redis, key="app", rate=15, burst=1, max_wait=5.0)
-    budget = RedisTokenBudget(redis, key="app", tokens_per_minute=100_000, on_unavailable="raise")
-    client = AsyncClarifai(limiter=shared, token_budget=budget, cooldown=RedisCooldowns(redis))
-    local = AsyncClarifai(limiter=RateLimiter(15), token_budget=TokenBudget(50_000), cooldown=10.0)
-    assert_type(budget, RedisTokenBudget)
-    assert_type(await budget.available(), float)
+    budget: TokenLimiter = TokenBudget(50_000, max_wait=5.0)
+    store: CooldownStore = Cooldowns()
+    client = AsyncClarifai(limiter=RateLimiter(15, burst=1), token_budget=budget, cooldown=10.0)
     assert_type(client.limiter, Limiter | None)
-    await client.acompletion(MODEL, [{"role": "user", "content": "Hi"}], fallbacks=[MODEL])
-    await aclarifai.acompletion(MODEL, [], limiter=mine, cooldown=Cooldowns())
-    await local.aclose()
+    answer = await client.acompletion(
+        MODEL, [{"role": "user", "content": "Hi"}], fallbacks=[MODEL], limiter=mine
+    )
+    assert_type(answer, ChatCompletion)
+    again = await aclarifai.acompletion(
+        MODEL, [{"role": "user", "content": "Hi"}], client=client, cooldown=store
+    )
+    assert_type(again, ChatCompletion)
     await client.aclose()
