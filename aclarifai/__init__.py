@@ -78,7 +78,7 @@ if TYPE_CHECKING:
         ToolResult,
         TurnFinished,
     )
-    from .batch import BatchResult, RateLimiter, abatch_completion
+    from .batch import BatchItem, BatchResult, RateLimiter, abatch_completion, abatch_stream
     from .media import image, text
     from .tools import RunContext, Tool, tool
 
@@ -90,7 +90,9 @@ _LAZY = {
          "ToolCallRecord", "ToolResult", "TurnFinished"),
         "agent",
     ),
-    **dict.fromkeys(("BatchResult", "RateLimiter", "abatch_completion"), "batch"),
+    **dict.fromkeys(
+        ("BatchItem", "BatchResult", "RateLimiter", "abatch_completion", "abatch_stream"), "batch"
+    ),
     **dict.fromkeys(("image", "text"), "media"),
     **dict.fromkeys(("RunContext", "Tool", "tool"), "tools"),
 }
@@ -122,6 +124,7 @@ __all__ = [
     "AsyncClarifai",
     "AuthenticationError",
     "BadRequestError",
+    "BatchItem",
     "BatchResult",
     "ChatCompletion",
     "ChatCompletionChunk",
@@ -178,6 +181,7 @@ __all__ = [
     "UsageUpdated",
     "__version__",
     "abatch_completion",
+    "abatch_stream",
     "aclose_default_clients",
     "acompletion",
     "image",
