@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from ._config import Timeout
 from ._default import aclose_default_clients, acompletion
+from ._options import CompletionOptions
 from ._request import CompletionRequest
 from ._version import __version__
 from .accumulate import ChunkAccumulator, stream_chunk_builder
@@ -34,6 +35,7 @@ from .errors import (
     StreamError,
     ToolArgumentsError,
     ToolError,
+    ToolServerError,
     UnprocessableEntityError,
 )
 from .events import (
@@ -80,6 +82,7 @@ if TYPE_CHECKING:
     )
     from .batch import BatchItem, BatchResult, RateLimiter, abatch_completion, abatch_stream
     from .media import image, text
+    from .otel import instrument
     from .tools import RunContext, Tool, tool
 
 # Tools, agents, batches and images are imported on first use: they cost about a third of the
@@ -94,6 +97,7 @@ _LAZY = {
         ("BatchItem", "BatchResult", "RateLimiter", "abatch_completion", "abatch_stream"), "batch"
     ),
     **dict.fromkeys(("image", "text"), "media"),
+    "instrument": "otel",  # needs the otel extra; never imported by `import aclarifai`
     **dict.fromkeys(("RunContext", "Tool", "tool"), "tools"),
 }
 
@@ -132,6 +136,7 @@ __all__ = [
     "ChunkAccumulator",
     "ChunkChoice",
     "ClarifaiError",
+    "CompletionOptions",
     "CompletionRequest",
     "CompletionStream",
     "ConfigurationError",
@@ -174,6 +179,7 @@ __all__ = [
     "ToolCallStarted",
     "ToolError",
     "ToolResult",
+    "ToolServerError",
     "TurnFinished",
     "UnprocessableEntityError",
     "Usage",
@@ -185,6 +191,7 @@ __all__ = [
     "aclose_default_clients",
     "acompletion",
     "image",
+    "instrument",
     "resolve_model",
     "stream_chunk_builder",
     "text",

@@ -19,6 +19,7 @@ from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
 from . import _agent_text as text
+from . import _telemetry
 from ._default import acompletion
 from .agent import (
     AgentEvent,
@@ -105,6 +106,7 @@ class AgentRun:
         self.output: Any = None
         self.done = False
         self._turn: _Turn | None = None
+        self._trace: _telemetry.AgentTrace | None = None
         self._ids = text.tool_call_ids(messages)
         self._next_id = 1
         limit = agent.max_concurrency
@@ -122,6 +124,9 @@ class AgentRun:
         return AgentResult(self.output, list(self.messages), self.usage, self.turns, list(self.records))
 
     async def events(self) -> AsyncGenerator[AgentEvent, None]:
+        telemetry = agent_telemetry(self.agent)
+        trace = self._trace = _telemetry.agent_trace(telemetry, self.agent)
+        failure: BaseException | None = None
         try:
             while not self.done:
                 turn = self._begin_turn()
@@ -134,8 +139,13 @@ class AgentRun:
                         yield out
                 for out in self._end_turn(turn):
                     yield out
+        except BaseException as exc:
+            failure = exc
+            raise
         finally:
             await self._stop()
+            if trace is not None:
+                trace.end(self.result(), failure)
 
     async def _model_turn(self, turn: _Turn) -> AsyncGenerator[AgentEvent, None]:
         """The model's events, the calls they start, and the results of calls ending meanwhile.
@@ -146,7 +156,7 @@ class AgentRun:
         """
         request = self._request()  # a setting it cannot resolve (no PAT) raises here
         self.turns = turn.number
-        async with request as stream:
+        async with _telemetry.opened_under(self._trace, request) as stream:
             turn.stream = stream
             model = stream.events()
             reader: asyncio.Task[StreamEvent | None] | None = None
@@ -184,7 +194,7 @@ class AgentRun:
         self._turn = _Turn(self.turns + 1)
         return self._turn
 
-    def _request(self) -> CompletionRequest:
+    def _request(self) -> CompletionRequest[CompletionStream]:
         agent = self.agent
         return acompletion(
             model=agent.model, messages=self.messages, stream=True, tools=self._tools,
@@ -216,6 +226,7 @@ class AgentRun:
         turn.slots.append(slot)
         if tool is None or problem is not None or not isinstance(arguments, dict):
             slot.fail(problem or "")
+            _telemetry.rejected_tool(self._trace, call, arguments, unknown=tool is None)
             return slot.result_event()
         context = RunContext(
             tool_call_id=call_id, agent=self.agent, messages=list(self.messages), tool_name=name
@@ -248,17 +259,20 @@ class AgentRun:
     async def _execute(
         self, slot: _Slot, tool: Tool, arguments: dict[str, Any], context: RunContext
     ) -> None:
-        async with self._limit or contextlib.nullcontext():
+        traced = _telemetry.traced_tool(self._trace, slot.call, arguments)
+        async with self._limit or contextlib.nullcontext(), traced:
             loop = asyncio.get_running_loop()
             start = loop.time()
             try:
                 output = await tool.invoke(arguments, context)
             except Exception as exc:
                 slot.fail(text.tool_failed(slot.name, exc), loop.time() - start)
+                traced.failed(exc)
                 if self.agent.raise_tool_errors:
                     raise
                 return
             slot.succeed(output, loop.time() - start)
+            traced.succeeded(slot.content)
 
     def _harvest(self, turn: _Turn) -> list[AgentEvent]:
         """ToolResult events for the calls that finished since last time, as they finished."""
@@ -331,6 +345,12 @@ class AgentRun:
         while f"call_{self._next_id}" in self._ids:
             self._next_id += 1
         return f"call_{self._next_id}"
+
+
+def agent_telemetry(agent: Agent) -> _telemetry.Telemetry | None:
+    """The telemetry an agent's runs report to: its client's, else ``aclarifai.instrument()``'s."""
+    client = agent.client
+    return client.telemetry if client is not None else _telemetry.installed
 
 
 async def _next(events: AsyncGenerator[StreamEvent, None]) -> StreamEvent | None:

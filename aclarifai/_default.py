@@ -12,13 +12,19 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import weakref
-from collections.abc import AsyncGenerator, Mapping
-from typing import Any
+from collections.abc import AsyncGenerator, Iterable
+from typing import TYPE_CHECKING, Literal, overload
 
 from ._config import Timeout, _Secret, resolve_api_key, resolve_base_url
+from ._options import CompletionOptions, MessageParam, split_options
 from ._request import CompletionRequest, build_body
 from .client import AsyncClarifai, _check_retries
 from .errors import ConfigurationError
+from .streaming import CompletionStream
+from .types import ChatCompletion
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["acompletion", "aclose_default_clients"]
 
@@ -70,21 +76,55 @@ async def aclose_default_clients() -> None:
         await holder.close_all()
 
 
+@overload
 def acompletion(
     model: str,
-    messages: Any,
+    messages: Iterable[MessageParam],
     *,
-    stream: bool | None = None,
-    tools: Any = None,
-    tool_choice: Any = None,
+    stream: Literal[False] | None = None,
     api_key: str | None = None,
     base_url: str | None = None,
-    timeout: float | Timeout | None = None,
-    max_retries: int | None = None,
-    extra_headers: Mapping[str, str] | None = None,
     client: AsyncClarifai | None = None,
-    **params: Any,
-) -> CompletionRequest:
+    **options: Unpack[CompletionOptions],
+) -> CompletionRequest[ChatCompletion]: ...
+
+
+@overload
+def acompletion(
+    model: str,
+    messages: Iterable[MessageParam],
+    *,
+    stream: Literal[True],
+    api_key: str | None = None,
+    base_url: str | None = None,
+    client: AsyncClarifai | None = None,
+    **options: Unpack[CompletionOptions],
+) -> CompletionRequest[CompletionStream]: ...
+
+
+@overload
+def acompletion(
+    model: str,
+    messages: Iterable[MessageParam],
+    *,
+    stream: bool | None,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    client: AsyncClarifai | None = None,
+    **options: Unpack[CompletionOptions],
+) -> CompletionRequest[ChatCompletion | CompletionStream]: ...
+
+
+def acompletion(
+    model: str,
+    messages: Iterable[MessageParam],
+    *,
+    stream: bool | None = None,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    client: AsyncClarifai | None = None,
+    **options: Unpack[CompletionOptions],
+) -> CompletionRequest[ChatCompletion | CompletionStream]:
     """Chat completion against Clarifai: iterate it to stream, or await it.
 
     >>> async for chunk in acompletion(model=MODEL, messages=[{"role": "user", "content": "Hi"}]):
@@ -92,22 +132,24 @@ def acompletion(
     >>> completion = await acompletion(model=MODEL, messages=msgs)          # ChatCompletion
     >>> stream = await acompletion(model=MODEL, messages=msgs, stream=True)  # CompletionStream
 
-    Extra keyword arguments go into the JSON body (``temperature``, ``max_tokens``,
-    ``reasoning_effort``, ``top_k``, ...); ``None`` values are dropped. Without ``client=``, a
-    default client per event loop is used (PAT from ``api_key`` or ``CLARIFAI_PAT``).
+    The keywords are those of ``CompletionOptions``, shared with ``AsyncClarifai.acompletion()``
+    (``temperature``, ``max_tokens``, ``reasoning_effort``, ``top_k``, ``tools``, ``timeout``,
+    ...); ``None`` values are dropped, and ``extra_body={...}`` adds any other field. Without
+    ``client=``, a default client per event loop is used (PAT from ``api_key`` or
+    ``CLARIFAI_PAT``).
     """
     if client is not None:
         if api_key is not None or base_url is not None:
             del api_key  # keep the PAT out of this traceback's locals
             raise ConfigurationError("pass api_key and base_url to the client, not with client=")
-        return client.acompletion(
-            model, messages, stream=stream, tools=tools, tool_choice=tool_choice,
-            timeout=timeout, max_retries=max_retries, extra_headers=extra_headers, **params,
-        )
+        return client.acompletion(model, messages, stream=stream, **options)
     key = _Secret(resolve_api_key(api_key))
     del api_key  # out of this frame's locals, should a later line raise with capture_locals
     base = resolve_base_url(base_url)
-    body = build_body(model, messages, tools=tools, tool_choice=tool_choice, params=params)
+    call = split_options(options)
+    body = build_body(
+        model, messages, tools=call.tools, tool_choice=call.tool_choice, params=call.params
+    )
 
     async def get_client() -> AsyncClarifai:
         return await _default_client(key, base)
@@ -116,7 +158,7 @@ def acompletion(
         get_client,
         body,
         stream=stream,
-        timeout=Timeout.coerce(timeout) if timeout is not None else None,
-        max_retries=None if max_retries is None else _check_retries(max_retries),
-        extra_headers=extra_headers,
+        timeout=Timeout.coerce(call.timeout) if call.timeout is not None else None,
+        max_retries=None if call.max_retries is None else _check_retries(call.max_retries),
+        extra_headers=call.extra_headers,
     )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Generator, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import aiohttp
 
@@ -13,12 +13,14 @@ from .hooks import CallObserver, observe
 from .models import resolve_model
 from .sse import DEFAULT_MAX_LINE_SIZE
 from .streaming import CompletionStream
-from .types import ChatCompletion
 
 if TYPE_CHECKING:
     from .client import AsyncClarifai
 
 __all__ = ["CompletionRequest", "build_body"]
+
+# What awaiting the request gives: ChatCompletion, or CompletionStream with stream=True.
+Result_co = TypeVar("Result_co", covariant=True)
 
 
 def _as_dict(item: Any, what: str) -> dict[str, Any]:
@@ -77,12 +79,13 @@ def build_body(
     return body
 
 
-class CompletionRequest:
+class CompletionRequest(Generic[Result_co]):
     """What ``acompletion()`` returns: await it, iterate it, or use it with ``async with``.
 
-    - ``async for chunk in acompletion(...)``: always streams.
+    - ``async for chunk in acompletion(...)``: always streams, yields ``ChatCompletionChunk``.
     - ``await acompletion(...)``: a ``ChatCompletion``; with ``stream=True``, the open
-      ``CompletionStream`` instead.
+      ``CompletionStream`` instead. The type parameter says which: ``acompletion()`` is
+      overloaded on ``stream``, so a type checker knows it at every call.
     - ``async with acompletion(..., stream=True) as stream``: the open stream, closed on exit.
     """
 
@@ -137,21 +140,21 @@ class CompletionRequest:
         )
         return client, request
 
-    def __aiter__(self) -> AsyncIterator[Any]:
+    def __aiter__(self) -> CompletionStream:
         return self._open_stream()
 
-    def __await__(self) -> Generator[Any, None, ChatCompletion | CompletionStream]:
+    def __await__(self) -> Generator[Any, None, Result_co]:
         return self._resolve().__await__()
 
-    async def _resolve(self) -> ChatCompletion | CompletionStream:
+    async def _resolve(self) -> Result_co:
         if self._stream_mode:
             stream = self._open_stream()
             await stream.__aenter__()
-            return stream
+            return cast(Result_co, stream)
         body = dict(self._body)
         body["stream"] = False
         client, request = await self._prepare(body, stream=False)
-        return await client._complete(request)
+        return cast(Result_co, await client._complete(request))
 
     async def __aenter__(self) -> CompletionStream:
         self._stream = self._open_stream()
@@ -168,7 +171,7 @@ class _StreamSource:
 
     __slots__ = ("_body", "_client", "_observer", "_opens", "_owner", "_request")
 
-    def __init__(self, owner: CompletionRequest, body: dict[str, Any]) -> None:
+    def __init__(self, owner: CompletionRequest[Any], body: dict[str, Any]) -> None:
         self._owner = owner
         self._body = body
         self._client: AsyncClarifai | None = None
@@ -180,7 +183,8 @@ class _StreamSource:
         if self._client is None:
             self._client, self._request = await self._owner._prepare(self._body, stream=True)
             self._observer = observe(
-                self._client.hooks, "POST", self._request.url, self._body, stream=True
+                self._client.hooks, "POST", self._request.url, self._body, stream=True,
+                telemetry=self._client.telemetry,
             )
         if self._observer is not None:
             await self._observer.attempt(self._opens)

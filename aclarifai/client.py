@@ -12,14 +12,14 @@ import asyncio
 import logging
 import platform
 import ssl as ssl_module
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Literal, overload
 from urllib.parse import urljoin
 
 import aiohttp
 import orjson
 
-from . import _retry
+from . import _retry, _telemetry
 from ._config import Timeout, _Secret, resolve_api_key, resolve_base_url
 from ._error_body import error_in_body, excerpt
 from ._http import (
@@ -34,6 +34,7 @@ from ._http import (
     _status_error,
     _timeout_message,
 )
+from ._options import CompletionOptions, MessageParam, split_options
 from ._request import CompletionRequest, build_body
 from ._version import __version__
 from .errors import (
@@ -45,9 +46,13 @@ from .errors import (
     ConfigurationError,
     NotFoundError,
 )
-from .hooks import Hooks, observe
+from .hooks import CallObserver, Hooks, observe
 from .sse import DEFAULT_MAX_LINE_SIZE
+from .streaming import CompletionStream
 from .types import ChatCompletion, ModelInfo, Usage
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["AsyncClarifai"]
 
@@ -82,8 +87,12 @@ class AsyncClarifai:
         max_line_size: int = DEFAULT_MAX_LINE_SIZE,
         trust_env: bool = False,
         hooks: Hooks | None = None,
+        telemetry: bool | _telemetry.Telemetry | None = None,
     ) -> None:
         self.hooks = hooks if hooks is not None else Hooks()
+        # None follows aclarifai.instrument(); False is off; True or a Telemetry is this client's.
+        self._telemetry_setting = telemetry
+        self._telemetry = _telemetry.resolve(telemetry)
         self._api_key = _Secret(resolve_api_key(api_key))
         del api_key  # out of this frame's locals, should a later line raise with capture_locals
         self.base_url = resolve_base_url(base_url, allow_insecure_http=allow_insecure_http)
@@ -127,6 +136,13 @@ class AsyncClarifai:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def telemetry(self) -> _telemetry.Telemetry | None:
+        """Where this client's calls are traced (see ``aclarifai.otel``); None when off."""
+        if self._telemetry_setting is None:
+            return _telemetry.installed
+        return self._telemetry
+
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:
             raise ConfigurationError("this AsyncClarifai client is closed")
@@ -150,32 +166,64 @@ class AsyncClarifai:
 
     # -- requests -----------------------------------------------------------------------------
 
+    @overload
     def acompletion(
         self,
         model: str,
-        messages: Any,
+        messages: Iterable[MessageParam],
+        *,
+        stream: Literal[False] | None = None,
+        **options: Unpack[CompletionOptions],
+    ) -> CompletionRequest[ChatCompletion]: ...
+
+    @overload
+    def acompletion(
+        self,
+        model: str,
+        messages: Iterable[MessageParam],
+        *,
+        stream: Literal[True],
+        **options: Unpack[CompletionOptions],
+    ) -> CompletionRequest[CompletionStream]: ...
+
+    @overload
+    def acompletion(
+        self,
+        model: str,
+        messages: Iterable[MessageParam],
+        *,
+        stream: bool | None,
+        **options: Unpack[CompletionOptions],
+    ) -> CompletionRequest[ChatCompletion | CompletionStream]: ...
+
+    def acompletion(
+        self,
+        model: str,
+        messages: Iterable[MessageParam],
         *,
         stream: bool | None = None,
-        tools: Any = None,
-        tool_choice: Any = None,
-        timeout: float | Timeout | None = None,
-        max_retries: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        **params: Any,
-    ) -> CompletionRequest:
+        **options: Unpack[CompletionOptions],
+    ) -> CompletionRequest[ChatCompletion | CompletionStream]:
         """Start a chat completion; the result can be awaited, iterated or used in ``async with``.
 
-        Iterating always streams. Awaiting returns a ``ChatCompletion``, or the open
-        ``CompletionStream`` when ``stream=True`` was passed.
+        Iterating always streams (``ChatCompletionChunk``). Awaiting returns a
+        ``ChatCompletion``, or the open ``CompletionStream`` when ``stream=True`` was passed.
+        The keywords are those of ``CompletionOptions`` (``temperature=``, ``max_tokens=``,
+        ``tools=``, ``timeout=``, ...); anything else goes in ``extra_body={...}``.
         """
-        body = build_body(model, messages, tools=tools, tool_choice=tool_choice, params=params)
+        call = split_options(options)
+        body = build_body(
+            model, messages, tools=call.tools, tool_choice=call.tool_choice, params=call.params
+        )
         return CompletionRequest(
             self._itself,
             body,
             stream=stream,
-            timeout=Timeout.coerce(timeout) if timeout is not None else self.timeout,
-            max_retries=self.max_retries if max_retries is None else _check_retries(max_retries),
-            extra_headers=extra_headers,
+            timeout=Timeout.coerce(call.timeout) if call.timeout is not None else self.timeout,
+            max_retries=(
+                self.max_retries if call.max_retries is None else _check_retries(call.max_retries)
+            ),
+            extra_headers=call.extra_headers,
             max_line_size=self.max_line_size,
         )
 
@@ -276,7 +324,10 @@ class AsyncClarifai:
 
     async def _request_json(self, request: _Request) -> tuple[Any, Mapping[str, str]]:
         """Send with retries; the parsed JSON body of the 2xx answer, and its headers."""
-        observer = observe(self.hooks, request.method, request.url, request.json, stream=False)
+        observer = observe(
+            self.hooks, request.method, request.url, request.json, stream=False,
+            telemetry=self.telemetry,
+        )
         attempt = 0
         while True:
             if observer is not None:
@@ -286,16 +337,20 @@ class AsyncClarifai:
             except APIError as error:
                 delay = self._retry_delay(request, error, attempt)
                 if observer is not None:
-                    await observer.error(error, will_retry=delay is not None)
+                    await observer.error(error, will_retry=delay is not None, delay=delay)
                 if delay is None:
                     raise
                 attempt += 1
-                await _retry.sleep(delay)
+                await _sleep_observed(delay, observer)
                 continue
+            except BaseException as exc:  # cancelled mid-request: the trace ends here
+                if observer is not None:
+                    observer.abandon(exc)
+                raise
             if observer is not None:
                 await observer.response(
                     status=status, request_id=headers.get("x-request-id"), usage=_usage_of(body),
-                    model=body.get("model") if isinstance(body, dict) else None,
+                    model=body.get("model") if isinstance(body, dict) else None, answer=body,
                 )
             return body, headers
 
@@ -335,10 +390,8 @@ class AsyncClarifai:
 class _Completions:
     def __init__(self, client: AsyncClarifai) -> None:
         self._client = client
-
-    def create(self, model: str, messages: Any, **kwargs: Any) -> CompletionRequest:
-        """OpenAI-style alias of ``client.acompletion()``."""
-        return self._client.acompletion(model, messages, **kwargs)
+        # OpenAI-style alias: the very same (overloaded) method, so its signature cannot drift.
+        self.create = client.acompletion
 
 
 class _Chat:
@@ -379,6 +432,16 @@ class _Models:
                 headers=headers,
             )
         return [ModelInfo(item) for item in data if isinstance(item, dict)]
+
+
+async def _sleep_observed(delay: float, observer: CallObserver | None) -> None:
+    """Wait before a retry; a cancellation during the wait ends the call's trace."""
+    try:
+        await _retry.sleep(delay)
+    except BaseException as exc:
+        if observer is not None:
+            observer.abandon(exc)
+        raise
 
 
 def _usage_of(body: Any) -> Usage | None:

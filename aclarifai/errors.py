@@ -6,6 +6,7 @@ ClarifaiError
 │   └── MissingAPIKeyError        no PAT (also an AuthenticationError)
 ├── ToolError                     tools and agents
 │   ├── ToolArgumentsError        arguments that fail the tool's JSON schema
+│   ├── ToolServerError           a tool server (MCP) failed; also an APIConnectionError
 │   └── MaxTurnsExceeded          an Agent ran out of turns
 └── APIError                      anything the API or the network did
     ├── APIConnectionError        could not talk to the server (DNS, refused, reset, ...)
@@ -33,7 +34,10 @@ Which errors are retried, and how timeouts and cancellation behave: ``docs/error
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .types import ChatCompletion
 
 __all__ = [
     "APIConnectionError",
@@ -55,6 +59,7 @@ __all__ = [
     "StreamError",
     "ToolArgumentsError",
     "ToolError",
+    "ToolServerError",
     "UnprocessableEntityError",
 ]
 
@@ -97,9 +102,10 @@ class APIError(ClarifaiError):
     code: int | str | None
     message: str
     request_id: str | None
-    body: Any
-    partial: Any
-    """What was assembled before the error (a ``ChatCompletion``), when a stream had begun."""
+    body: object
+    """The parsed JSON error body, or an excerpt of a body that was not JSON (None without one)."""
+    partial: ChatCompletion | None
+    """What was assembled before the error, when a stream had begun."""
     headers: Mapping[str, str] | None
     """The response headers, when the server answered."""
 
@@ -110,8 +116,8 @@ class APIError(ClarifaiError):
         status_code: int | None = None,
         code: int | str | None = None,
         request_id: str | None = None,
-        body: Any = None,
-        partial: Any = None,
+        body: object = None,
+        partial: ChatCompletion | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
         self.message = message
@@ -144,6 +150,13 @@ class APIConnectionError(APIError):
 
     retryable: bool = True
     """False for failures that a retry cannot fix (a TLS certificate error)."""
+
+
+class ToolServerError(ToolError, APIConnectionError):
+    """A server that runs tools (an MCP server) failed to start, stopped answering or died.
+
+    Unlike a tool that raises, this is not the model's to fix: it ends an agent run.
+    """
 
 
 class APITimeoutError(APIConnectionError):

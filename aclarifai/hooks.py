@@ -5,7 +5,9 @@ metrics and cost tracking.
 ``ErrorInfo`` are what they receive. ``emit()`` calls one and swallows what it raises: a broken
 metrics hook must never break the call it observes. ``observe()`` gives the client a
 ``CallObserver`` that times one call across its attempts and fires the hooks; it returns None
-when no hook is set, so an unobserved client pays one attribute check per request.
+when no hook is set and telemetry is off, so an unobserved client pays one attribute check per
+request. With telemetry on (``aclarifai.otel``), the observer also feeds the call's trace
+(``_telemetry.CallTrace``): every attempt, each stream read, each retry with its delay, the end.
 
 No info object holds the PAT: it travels only in the ``Authorization`` header, which no info
 carries, and body keys that usually hold credentials (``api_key``, ``authorization``,
@@ -20,11 +22,15 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import APIError
 from .types import Usage
+
+if TYPE_CHECKING:
+    from ._telemetry import CallTrace, Telemetry
+    from .sse import ServerSentEvent
 
 __all__ = [
     "CallObserver",
@@ -92,6 +98,8 @@ class ErrorInfo:
     latency: float
     will_retry: bool
     request: RequestInfo
+    delay: float | None = None
+    """Seconds the client waits before the next attempt; None when it does not retry."""
 
 
 RequestHook = Callable[[RequestInfo], object]
@@ -167,11 +175,13 @@ def _safe_url(url: str) -> str:
 class CallObserver:
     """Times one API call across its attempts and fires the hooks; made by ``observe()``.
 
-    The client calls ``attempt(n)`` before sending try ``n``, ``chunk()`` for each streamed data
-    event, then ``response(...)`` or ``error(...)`` for that try.
+    The client calls ``attempt(n)`` before sending try ``n``, ``chunk()`` for the first streamed
+    data event, then ``response(...)`` or ``error(...)`` for that try; ``abandon()`` when the call
+    ends without either (closed early, cancelled). ``trace`` is the call's telemetry, if any:
+    it also gets ``chunks()`` for every network read of a stream (see ``read_hook``).
     """
 
-    __slots__ = ("_base", "_clock", "_first_chunk", "_hooks", "_info", "_started")
+    __slots__ = ("_base", "_clock", "_first_chunk", "_hooks", "_info", "_started", "trace")
 
     def __init__(
         self,
@@ -182,6 +192,7 @@ class CallObserver:
         *,
         stream: bool,
         clock: Callable[[], float] = time.perf_counter,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self._hooks = hooks
         self._clock = clock
@@ -197,6 +208,7 @@ class CallObserver:
         self._info = self._base
         self._started = clock()
         self._first_chunk: float | None = None
+        self.trace: CallTrace | None = None if telemetry is None else telemetry.call(self._base)
 
     @property
     def request(self) -> RequestInfo:
@@ -208,6 +220,8 @@ class CallObserver:
         self._info = dataclasses.replace(self._base, attempt=attempt)
         self._first_chunk = None
         self._started = self._clock()
+        if self.trace is not None:
+            self.trace.attempt(self._info)
         await emit(self._hooks.on_request, self._info)
 
     def chunk(self) -> None:
@@ -215,12 +229,25 @@ class CallObserver:
         if self._first_chunk is None:
             self._first_chunk = self._clock()
 
+    def read_hook(self) -> Callable[[list[ServerSentEvent]], None] | None:
+        """What a stream calls with the events of each network read: None unless traced."""
+        return None if self.trace is None else self.trace.chunks
+
+    def abandon(self, exc: BaseException | None = None) -> None:
+        """The call ended with neither answer nor error: closed early (None) or by ``exc``."""
+        if self.trace is not None:
+            self.trace.abandon(exc)
+
     async def response(
-        self, *, status: int, request_id: str | None, usage: Usage | None, model: str | None
+        self, *, status: int, request_id: str | None, usage: Usage | None, model: str | None,
+        answer: Any = None,
     ) -> None:
-        """The attempt succeeded and its whole answer has been received: fire ``on_response``."""
+        """The attempt succeeded and its whole answer has been received: fire ``on_response``.
+
+        ``answer`` (the JSON body, or the stream's accumulator) is for the trace only.
+        """
         hook = self._hooks.on_response
-        if hook is None:
+        if hook is None and self.trace is None:
             return
         ended = self._clock()
         first = self._first_chunk
@@ -233,19 +260,26 @@ class CallObserver:
             model=model or self._info.model,
             request=self._info,
         )
+        if self.trace is not None:
+            self.trace.response(info, answer)
         await emit(hook, info)
 
-    async def error(self, error: APIError, *, will_retry: bool) -> None:
-        """The attempt failed: fire ``on_error``."""
+    async def error(
+        self, error: APIError, *, will_retry: bool, delay: float | None = None
+    ) -> None:
+        """The attempt failed: fire ``on_error`` (``delay``: the wait before the retry)."""
         hook = self._hooks.on_error
-        if hook is None:
+        if hook is None and self.trace is None:
             return
         info = ErrorInfo(
             error=error,
             latency=self._clock() - self._started,
             will_retry=will_retry,
             request=self._info,
+            delay=delay if will_retry else None,
         )
+        if self.trace is not None:
+            self.trace.error(info)
         await emit(hook, info)
 
 
@@ -257,11 +291,16 @@ def observe(
     *,
     stream: bool,
     clock: Callable[[], float] = time.perf_counter,
+    telemetry: Telemetry | None = None,
 ) -> CallObserver | None:
-    """A ``CallObserver`` for one call, or None when no hook is set (the common, free case)."""
-    if hooks is None or not hooks.enabled:
-        return None
-    return CallObserver(hooks, method, url, body, stream=stream, clock=clock)
+    """A ``CallObserver`` for one call, or None when no hook is set and telemetry is off (the
+    common, free case)."""
+    if telemetry is None:
+        if hooks is None or not hooks.enabled:
+            return None
+    elif hooks is None:
+        hooks = Hooks()
+    return CallObserver(hooks, method, url, body, stream=stream, clock=clock, telemetry=telemetry)
 
 
 class UsageTracker:

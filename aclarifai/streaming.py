@@ -70,6 +70,7 @@ class CompletionStream:
         self.request_id: str | None = None
         self._queue: deque[dict[str, Any]] = deque()
         self._events: deque[StreamEvent] = deque()
+        self._on_read: Callable[[list[ServerSentEvent]], None] | None = None  # telemetry only
         self._reset()
 
     def _reset(self) -> None:
@@ -148,6 +149,9 @@ class CompletionStream:
             self._events.clear()
             self._close_response(abort=True)
             self._notify_end(None)
+            observer = self._observer()
+            if observer is not None:
+                observer.abandon(None)
 
     async def __aenter__(self) -> CompletionStream:
         if self._response is None and not self._finished:
@@ -202,7 +206,7 @@ class CompletionStream:
             try:
                 observer = self._observer()
                 if observer is not None:
-                    await observer.error(failure, will_retry=delay is not None)
+                    await observer.error(failure, will_retry=delay is not None, delay=delay)
                 if delay is None:
                     return
                 await _retry.sleep(delay)
@@ -241,6 +245,9 @@ class CompletionStream:
             self._error = APIConnectionError(
                 message, request_id=self.request_id, partial=self._partial()
             )
+            observer = self._observer()
+            if observer is not None:
+                observer.abandon(exc)
         self._close_response(abort=True)
         self._notify_end(None)
 
@@ -260,12 +267,14 @@ class CompletionStream:
         if observer is not None:
             await observer.response(
                 status=self._status, request_id=self.request_id, usage=self._accumulator.usage,
-                model=self._accumulator.model,
+                model=self._accumulator.model, answer=self._accumulator,
             )
 
     async def _open(self) -> None:
         response = await self._opener()
         self._response = response
+        observer = self._observer()
+        self._on_read = observer.read_hook() if observer is not None else None
         self._status = response.status
         self.response_headers = response.headers
         self.request_id = response.headers.get("x-request-id")
@@ -321,6 +330,8 @@ class CompletionStream:
         inline with local names; anything else, and the first chunk of an attempt, goes through
         ``_handle``. Events are appended to one buffer in order either way.
         """
+        if self._on_read is not None:
+            self._on_read(events)
         loads = orjson.loads
         feed = self._accumulator.feed
         buffer = self._event_buffer

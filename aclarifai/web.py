@@ -58,7 +58,7 @@ PING = b": ping\n\n"
 _QUEUE_SIZE = 32  # events read ahead of the response; beyond that the upstream read waits
 _INTERNAL_ERROR = "internal server error"
 
-Events = AsyncIterable[Any] | CompletionStream | CompletionRequest
+Events = AsyncIterable[Any] | CompletionStream | CompletionRequest[Any]
 """What the relays accept: ``stream.events()``, ``agent.stream(...)``, or the stream itself."""
 
 
