@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 
 from ._config import Timeout
 from ._default import aclose_default_clients, acompletion
+from ._fallback import Cooldowns, CooldownStore
 from ._options import CompletionOptions
+from ._ratelimit import Limiter, RateLimiter, TokenBudget, TokenLimiter
 from ._request import CompletionRequest
 from ._version import __version__
 from .accumulate import ChunkAccumulator, stream_chunk_builder
@@ -27,6 +29,8 @@ from .errors import (
     ConfigurationError,
     ConflictError,
     InternalServerError,
+    LimiterUnavailableError,
+    LimiterWaitError,
     MaxTurnsExceeded,
     MissingAPIKeyError,
     NotFoundError,
@@ -80,7 +84,7 @@ if TYPE_CHECKING:
         ToolResult,
         TurnFinished,
     )
-    from .batch import BatchItem, BatchResult, RateLimiter, abatch_completion, abatch_stream
+    from .batch import BatchItem, BatchResult, abatch_completion, abatch_stream
     from .media import image, text
     from .otel import instrument
     from .tools import RunContext, Tool, tool
@@ -93,9 +97,7 @@ _LAZY = {
          "ToolCallRecord", "ToolResult", "TurnFinished"),
         "agent",
     ),
-    **dict.fromkeys(
-        ("BatchItem", "BatchResult", "RateLimiter", "abatch_completion", "abatch_stream"), "batch"
-    ),
+    **dict.fromkeys(("BatchItem", "BatchResult", "abatch_completion", "abatch_stream"), "batch"),
     **dict.fromkeys(("image", "text"), "media"),
     "instrument": "otel",  # needs the otel extra; never imported by `import aclarifai`
     **dict.fromkeys(("RunContext", "Tool", "tool"), "tools"),
@@ -143,12 +145,17 @@ __all__ = [
     "ConflictError",
     "ContentDelta",
     "ContentDone",
+    "CooldownStore",
+    "Cooldowns",
     "Delta",
     "ErrorInfo",
     "Finished",
     "Function",
     "Hooks",
     "InternalServerError",
+    "Limiter",
+    "LimiterUnavailableError",
+    "LimiterWaitError",
     "MaxTurnsExceeded",
     "Message",
     "MissingAPIKeyError",
@@ -168,6 +175,8 @@ __all__ = [
     "StreamError",
     "StreamEvent",
     "Timeout",
+    "TokenBudget",
+    "TokenLimiter",
     "Tool",
     "ToolArgumentsError",
     "ToolCall",

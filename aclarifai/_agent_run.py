@@ -290,7 +290,8 @@ class AgentRun:
 
     def _end_turn(self, turn: _Turn) -> list[AgentEvent]:
         usage = self._record(turn, interrupted=False)
-        events: list[AgentEvent] = [TurnFinished(turn.number, usage)]
+        model = turn.stream.accumulator.model if turn.stream is not None else None
+        events: list[AgentEvent] = [TurnFinished(turn.number, usage, model)]
         if turn.slots:
             return events
         answer = self.messages[-1].get("content")

@@ -15,6 +15,7 @@ import weakref
 from collections.abc import AsyncGenerator, Iterable
 from typing import TYPE_CHECKING, Literal, overload
 
+from ._admission import Limits
 from ._config import Timeout, _Secret, resolve_api_key, resolve_base_url
 from ._options import CompletionOptions, MessageParam, split_options
 from ._request import CompletionRequest, build_body
@@ -136,7 +137,8 @@ def acompletion(
     (``temperature``, ``max_tokens``, ``reasoning_effort``, ``top_k``, ``tools``, ``timeout``,
     ...); ``None`` values are dropped, and ``extra_body={...}`` adds any other field. Without
     ``client=``, a default client per event loop is used (PAT from ``api_key`` or
-    ``CLARIFAI_PAT``).
+    ``CLARIFAI_PAT``). ``limiter``, ``token_budget``, ``fallbacks`` and ``cooldown``: see
+    docs/workers.md.
     """
     if client is not None:
         if api_key is not None or base_url is not None:
@@ -150,6 +152,7 @@ def acompletion(
     body = build_body(
         model, messages, tools=call.tools, tool_choice=call.tool_choice, params=call.params
     )
+    limits = Limits.of(call.limiter, call.token_budget, call.fallbacks, call.cooldown)
 
     async def get_client() -> AsyncClarifai:
         return await _default_client(key, base)
@@ -161,4 +164,5 @@ def acompletion(
         timeout=Timeout.coerce(call.timeout) if call.timeout is not None else None,
         max_retries=None if call.max_retries is None else _check_retries(call.max_retries),
         extra_headers=call.extra_headers,
+        limits=limits,
     )

@@ -36,7 +36,8 @@ class _Headers(dict[str, str]):
 class _Request:
     """One prepared HTTP request: everything needed to send (and resend) it."""
 
-    __slots__ = ("body", "headers", "json", "max_retries", "method", "stream", "timeout", "url")
+    __slots__ = ("body", "headers", "json", "limiter", "max_retries", "method", "stream",
+                 "timeout", "token_budget", "url")
 
     def __init__(
         self,
@@ -57,6 +58,8 @@ class _Request:
         self.timeout = timeout
         self.max_retries = max_retries
         self.stream = stream
+        self.limiter: Any = None  # a Limiter, waited on before every attempt (_admission.py)
+        self.token_budget: Any = None  # a TokenLimiter
 
 
 def _dumps(body: dict[str, Any]) -> bytes:

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol, TypedDict
 
 from ._config import Timeout
+from ._fallback import CooldownStore
+from ._ratelimit import Limiter, TokenLimiter
 
 __all__ = [
     "CallOptions",
@@ -50,8 +52,8 @@ ToolChoiceParam = str | Mapping[str, Any] | SupportsSchema
 class CompletionOptions(TypedDict, total=False):
     """Every keyword a chat completion takes besides ``model``, ``messages`` and ``stream``.
 
-    ``None`` leaves a field out of the request. The first five shape the call; the rest are
-    sent in the JSON body as given.
+    ``None`` leaves a field out of the request. The first five and the last four shape the call;
+    the rest are sent in the JSON body as given.
     """
 
     tools: Iterable[ToolParam] | None
@@ -83,6 +85,14 @@ class CompletionOptions(TypedDict, total=False):
     stream_options: Mapping[str, Any] | None
     user: str | None
     metadata: Mapping[str, str] | None
+    limiter: Limiter | None
+    """Waited on before every attempt of this call, instead of the client's (docs/workers.md)."""
+    token_budget: TokenLimiter | None
+    """Tokens reserved before each attempt and settled after, instead of the client's budget."""
+    fallbacks: Sequence[str] | None
+    """Models tried in order when the model fails with an error another model can fix."""
+    cooldown: float | CooldownStore | None
+    """Seconds a failed model is skipped (or the store of cooldowns); the client's by default."""
 
 
 class CallOptions(NamedTuple):
@@ -95,11 +105,16 @@ class CallOptions(NamedTuple):
     extra_headers: Mapping[str, str] | None
     params: dict[str, Any]
     """Everything else: body fields (``None`` values are dropped later) and ``extra_body``."""
+    limiter: Limiter | None = None
+    token_budget: TokenLimiter | None = None
+    fallbacks: Sequence[str] | None = None
+    cooldown: float | CooldownStore | None = None
 
 
 def split_options(options: Mapping[str, Any]) -> CallOptions:
     """Sort ``acompletion()``'s keywords into what shapes the call and what goes in the body."""
     params = dict(options)
+    limits = [params.pop(key, None) for key in ("limiter", "token_budget", "fallbacks", "cooldown")]
     return CallOptions(
         params.pop("tools", None),
         params.pop("tool_choice", None),
@@ -107,4 +122,5 @@ def split_options(options: Mapping[str, Any]) -> CallOptions:
         params.pop("max_retries", None),
         params.pop("extra_headers", None),
         params,
+        *limits,
     )

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import aiohttp
 
+from ._admission import Limits
 from ._config import Timeout
+from ._fallback import Candidates, CooldownStore
 from .errors import APIError
-from .hooks import CallObserver, observe
+from .hooks import CallObserver
 from .models import resolve_model
 from .sse import DEFAULT_MAX_LINE_SIZE
 from .streaming import CompletionStream
@@ -18,6 +21,8 @@ if TYPE_CHECKING:
     from .client import AsyncClarifai
 
 __all__ = ["CompletionRequest", "build_body"]
+
+logger = logging.getLogger("aclarifai")
 
 # What awaiting the request gives: ChatCompletion, or CompletionStream with stream=True.
 Result_co = TypeVar("Result_co", covariant=True)
@@ -89,8 +94,8 @@ class CompletionRequest(Generic[Result_co]):
     - ``async with acompletion(..., stream=True) as stream``: the open stream, closed on exit.
     """
 
-    __slots__ = ("_body", "_extra_headers", "_get_client", "_max_line_size", "_max_retries",
-                 "_stream", "_stream_mode", "_timeout")
+    __slots__ = ("_body", "_extra_headers", "_get_client", "_limits", "_max_line_size",
+                 "_max_retries", "_stream", "_stream_mode", "_timeout")
 
     def __init__(
         self,
@@ -102,8 +107,10 @@ class CompletionRequest(Generic[Result_co]):
         max_retries: int | None,
         extra_headers: Mapping[str, str] | None,
         max_line_size: int = DEFAULT_MAX_LINE_SIZE,
+        limits: Limits | None = None,
     ) -> None:
         self._get_client = get_client
+        self._limits = limits
         self._max_line_size = max_line_size
         self._body = body
         self._stream_mode = stream
@@ -130,15 +137,27 @@ class CompletionRequest(Generic[Result_co]):
             observer_of=source.observer_of,
         )
 
-    async def _prepare(self, body: dict[str, Any], *, stream: bool) -> tuple[AsyncClarifai, Any]:
-        client = await self._get_client()
-        request = client._prepare(
+    def _prepare(self, client: AsyncClarifai, body: dict[str, Any], *, stream: bool) -> Any:
+        return client._prepare(
             "POST", "/chat/completions", body, stream=stream,
             timeout=self._timeout or client.timeout,
             max_retries=client.max_retries if self._max_retries is None else self._max_retries,
-            extra_headers=self._extra_headers,
+            extra_headers=self._extra_headers, limits=self._limits,
         )
-        return client, request
+
+    def _candidates(self, client: AsyncClarifai) -> Candidates | None:
+        """The models to try in order, when this call lists fallbacks."""
+        limits = self._limits
+        if limits is None or not limits.fallbacks:
+            return None
+        store: CooldownStore = client.cooldown_store
+        seconds = client.cooldown
+        if isinstance(limits.cooldown, (int, float)):
+            seconds = float(limits.cooldown)
+        elif limits.cooldown is not None:
+            store = limits.cooldown
+            seconds = float(getattr(store, "seconds", seconds))
+        return Candidates(self._body["model"], limits.fallbacks, store, seconds)
 
     def __aiter__(self) -> CompletionStream:
         return self._open_stream()
@@ -153,8 +172,23 @@ class CompletionRequest(Generic[Result_co]):
             return cast(Result_co, stream)
         body = dict(self._body)
         body["stream"] = False
-        client, request = await self._prepare(body, stream=False)
-        return cast(Result_co, await client._complete(request))
+        client = await self._get_client()
+        candidates = self._candidates(client)
+        if candidates is None:
+            return cast(Result_co, await client._complete(
+                    self._prepare(client, body, stream=False)))
+        body["model"] = await candidates.start()
+        while True:
+            try:
+                return cast(Result_co, await client._complete(
+                    self._prepare(client, body, stream=False)))
+            except APIError as error:
+                model = candidates.next(error)
+                await candidates.commit()
+                if model is None:
+                    raise
+                logger.info("falling back from %s to %s: %s", body["model"], model, error)
+                body = dict(body, model=model)
 
     async def __aenter__(self) -> CompletionStream:
         self._stream = self._open_stream()
@@ -167,29 +201,49 @@ class CompletionRequest(Generic[Result_co]):
 
 
 class _StreamSource:
-    """Opens (and re-opens, on retry) the HTTP response of one stream."""
+    """Opens (and re-opens, on retry) the HTTP response of one stream.
 
-    __slots__ = ("_body", "_client", "_observer", "_opens", "_owner", "_request")
+    With fallbacks, a model that failed for good before any output is replaced by the next one
+    (``retry_delay`` picks it, the next ``open`` switches); attempts are counted per model.
+    """
+
+    __slots__ = ("_base", "_body", "_candidates", "_client", "_observer", "_opens", "_owner",
+                 "_request", "_switch")
 
     def __init__(self, owner: CompletionRequest[Any], body: dict[str, Any]) -> None:
         self._owner = owner
         self._body = body
         self._client: AsyncClarifai | None = None
+        self._candidates: Candidates | None = None
         self._request: Any = None
         self._observer: CallObserver | None = None
         self._opens = 0
+        self._base = 0  # opens before the current model's first
+        self._switch = False
+
+    def _use(self, client: AsyncClarifai, model: str | None) -> None:
+        body = self._body if model is None else dict(self._body, model=model)
+        self._request = self._owner._prepare(client, body, stream=True)
+        candidates = self._candidates
+        self._observer = client._watch(
+            self._request, None if candidates is None else candidates.commit
+        )
+        self._base = self._opens
+        self._switch = False
 
     async def open(self) -> aiohttp.ClientResponse:
-        if self._client is None:
-            self._client, self._request = await self._owner._prepare(self._body, stream=True)
-            self._observer = observe(
-                self._client.hooks, "POST", self._request.url, self._body, stream=True,
-                telemetry=self._client.telemetry,
-            )
+        client = self._client
+        if client is None:
+            client = self._client = await self._owner._get_client()
+            self._candidates = self._owner._candidates(client)
+            self._use(client, None if self._candidates is None else await self._candidates.start())
+        elif self._switch and self._candidates is not None:
+            logger.info("falling back to %s", self._candidates.current)
+            self._use(client, self._candidates.current)
         if self._observer is not None:
-            await self._observer.attempt(self._opens)
+            await self._observer.attempt(self._opens - self._base)
         self._opens += 1
-        return await self._client._send(self._request)
+        return await client._send(self._request)
 
     def observer_of(self) -> CallObserver | None:
         """The hooks' observer of this stream (None without hooks, or before the first open)."""
@@ -198,4 +252,8 @@ class _StreamSource:
     def retry_delay(self, error: APIError, attempt: int) -> float | None:
         if self._client is None:
             return None
-        return self._client._retry_delay(self._request, error, attempt)
+        delay = self._client._retry_delay(self._request, error, attempt - self._base)
+        if delay is None and self._candidates is not None and self._candidates.next(error):
+            self._switch = True
+            return 0.0
+        return delay

@@ -2,7 +2,8 @@
 
 The rules, in order:
 
-1. HTTP 400, 401, 403, 404 and 422 are never retried: the same request would fail the same way.
+1. HTTP 400, 401, 403, 404 and 422 are never retried: the same request would fail the same way;
+   neither is an error marked ``retryable = False`` (a TLS failure, a limiter's refusal).
 2. ``x-should-retry: true`` / ``false`` from the server decides, when present.
 3. Connection errors and timeouts (``APIConnectionError``) are retried: the caller has received
    nothing yet (a stream that has handed out a chunk is never retried; the stream checks that).
@@ -42,7 +43,7 @@ async def sleep(delay: float) -> None:
 def should_retry(error: APIError, headers: Mapping[str, str] | None = None) -> bool:
     """Whether a failed attempt may be repeated (the caller checks the attempts left)."""
     status = error.status_code
-    if status in NEVER_RETRY_STATUS:
+    if status in NEVER_RETRY_STATUS or getattr(error, "retryable", True) is False:
         return False
     if headers is not None:
         hint = (_header(headers, "x-should-retry") or "").strip().lower()

@@ -103,6 +103,8 @@ class TurnFinished:
 
     turn: int
     usage: Usage | None
+    model: str | None = None
+    """The model that answered this turn, as the server named it (with ``fallbacks=``: which)."""
     type: str = field(default="turn.finished", init=False)
 
 

@@ -22,7 +22,7 @@ import orjson
 from ._batchpump import pump
 from ._config import resolve_api_key, resolve_base_url
 from ._default import acompletion
-from ._ratelimit import CLARIFAI_DEFAULT_RATE, RateLimiter
+from ._ratelimit import CLARIFAI_DEFAULT_RATE, Limiter, RateLimiter
 from .errors import APIError
 from .hooks import emit
 from .models import resolve_model
@@ -210,6 +210,11 @@ def _item_job(
     model: str, canonical: str, limiter: Acquirer | None, params: dict[str, Any]
 ) -> Callable[[int, Any], Awaitable[BatchItem]]:
     clock = time.perf_counter
+    # An aclarifai Limiter goes to the client: it is awaited before every attempt, retries
+    # included, and penalised on a throttle. Anything else with acquire() is awaited here.
+    limits_each_attempt = isinstance(limiter, Limiter)
+    if limits_each_attempt:
+        params = {**params, "limiter": limiter}
 
     async def job(index: int, item: Any) -> BatchItem:
         key, messages = _split(index, item)
@@ -219,7 +224,7 @@ def _item_job(
         except (ValueError, TypeError) as exc:  # this input cannot be sent; the others can
             return BatchItem(index, key, None, exc, clock() - started, canonical)
         try:
-            if limiter is not None:
+            if limiter is not None and not limits_each_attempt:
                 await limiter.acquire()
             completion = await request
         except APIError as exc:
@@ -280,7 +285,7 @@ async def abatch_completion(
     max_concurrency: int = 8,
     return_exceptions: bool = True,
     client: AsyncClarifai | None = None,
-    rate_limit: float | RateLimiter | None = None,
+    rate_limit: float | Limiter | None = None,
     on_progress: ProgressCallback | None = None,
     **params: Any,
 ) -> BatchResult:
@@ -293,8 +298,11 @@ async def abatch_completion(
     - ``return_exceptions=True``: an item that fails (any ``APIError``, after the client's
       retries) is returned in its place; ``False``: the first failure is raised and the rest of
       the batch is cancelled. Other exceptions (a closed client, a bug) are always raised.
-    - ``rate_limit``: request starts per second (a number, or a ``RateLimiter`` to share between
-      batches); None for no limit. Clarifai's default account limit is 15 per second.
+    - ``rate_limit``: request starts per second (a number), or any ``aclarifai.Limiter`` to share
+      between batches, clients and processes (``RateLimiter``,
+      ``aclarifai.redis.RedisRateLimiter``); None for no limit (beyond the client's own
+      ``limiter``). Every attempt waits on it, retries included. Clarifai's default account
+      limit is 15 per second.
     - ``on_progress(done, total)``: sync or async, called with ``done=0`` first and after each
       item; what it raises is logged and ignored.
     - ``client``: the client to use; without it the default client of ``acompletion()``
@@ -330,8 +338,8 @@ async def abatch_completion(
     return BatchResult(results)
 
 
-def _as_limiter(rate_limit: float | RateLimiter | None) -> RateLimiter | None:
+def _as_limiter(rate_limit: float | Limiter | None) -> Limiter | None:
     """``rate_limit=`` as a limiter: a number of requests per second, a limiter, or None."""
-    if rate_limit is None or isinstance(rate_limit, RateLimiter):
+    if rate_limit is None or isinstance(rate_limit, Limiter):
         return rate_limit
     return RateLimiter(rate_limit)

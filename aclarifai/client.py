@@ -12,7 +12,7 @@ import asyncio
 import logging
 import platform
 import ssl as ssl_module
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 from urllib.parse import urljoin
 
@@ -20,8 +20,10 @@ import aiohttp
 import orjson
 
 from . import _retry, _telemetry
+from ._admission import Limits, check_limiter, cooldown_of, watch
 from ._config import Timeout, _Secret, resolve_api_key, resolve_base_url
 from ._error_body import error_in_body, excerpt
+from ._fallback import DEFAULT_COOLDOWN, Cooldowns, CooldownStore
 from ._http import (
     _MAX_REDIRECTS,
     _REDIRECTS,
@@ -35,6 +37,7 @@ from ._http import (
     _timeout_message,
 )
 from ._options import CompletionOptions, MessageParam, split_options
+from ._ratelimit import Limiter, TokenLimiter
 from ._request import CompletionRequest, build_body
 from ._version import __version__
 from .errors import (
@@ -46,7 +49,7 @@ from .errors import (
     ConfigurationError,
     NotFoundError,
 )
-from .hooks import CallObserver, Hooks, observe
+from .hooks import CallObserver, Hooks
 from .sse import DEFAULT_MAX_LINE_SIZE
 from .streaming import CompletionStream
 from .types import ChatCompletion, ModelInfo, Usage
@@ -87,12 +90,20 @@ class AsyncClarifai:
         max_line_size: int = DEFAULT_MAX_LINE_SIZE,
         trust_env: bool = False,
         hooks: Hooks | None = None,
+        limiter: Limiter | None = None,
+        token_budget: TokenLimiter | None = None,
+        cooldown: float | CooldownStore = DEFAULT_COOLDOWN,
         telemetry: bool | _telemetry.Telemetry | None = None,
     ) -> None:
         self.hooks = hooks if hooks is not None else Hooks()
         # None follows aclarifai.instrument(); False is off; True or a Telemetry is this client's.
         self._telemetry_setting = telemetry
         self._telemetry = _telemetry.resolve(telemetry)
+        self.limiter = check_limiter("limiter", limiter)
+        """Waited on before every attempt of every request (``aclarifai.Limiter``), or None."""
+        self.token_budget = check_limiter("token_budget", token_budget, settle=True)
+        """Tokens reserved before each chat completion and settled after it, or None."""
+        self.cooldown_store, self.cooldown = cooldown_of(cooldown, Cooldowns())
         self._api_key = _Secret(resolve_api_key(api_key))
         del api_key  # out of this frame's locals, should a later line raise with capture_locals
         self.base_url = resolve_base_url(base_url, allow_insecure_http=allow_insecure_http)
@@ -210,11 +221,15 @@ class AsyncClarifai:
         ``ChatCompletion``, or the open ``CompletionStream`` when ``stream=True`` was passed.
         The keywords are those of ``CompletionOptions`` (``temperature=``, ``max_tokens=``,
         ``tools=``, ``timeout=``, ...); anything else goes in ``extra_body={...}``.
+        ``limiter``, ``token_budget`` and ``cooldown`` replace the client's for this call;
+        ``fallbacks`` are the models tried in order when the model fails with an error another
+        model can fix (docs/workers.md).
         """
         call = split_options(options)
         body = build_body(
             model, messages, tools=call.tools, tool_choice=call.tool_choice, params=call.params
         )
+        limits = Limits.of(call.limiter, call.token_budget, call.fallbacks, call.cooldown)
         return CompletionRequest(
             self._itself,
             body,
@@ -225,6 +240,7 @@ class AsyncClarifai:
             ),
             extra_headers=call.extra_headers,
             max_line_size=self.max_line_size,
+            limits=limits,
         )
 
     async def _itself(self) -> AsyncClarifai:
@@ -240,6 +256,7 @@ class AsyncClarifai:
         timeout: Timeout,
         max_retries: int,
         extra_headers: Mapping[str, str] | None,
+        limits: Limits | None = None,
     ) -> _Request:
         headers = _Headers(
             {
@@ -255,8 +272,26 @@ class AsyncClarifai:
         headers.update(self.default_headers)
         if extra_headers:
             headers.update(extra_headers)
-        return _Request(
+        request = _Request(
             method, self.base_url + path, payload, headers, timeout, max_retries, stream, body
+        )
+        request.limiter = self.limiter
+        request.token_budget = self.token_budget
+        if limits is not None:
+            if limits.limiter is not None:
+                request.limiter = limits.limiter
+            if limits.token_budget is not None:
+                request.token_budget = limits.token_budget
+        return request
+
+    def _watch(
+        self, request: _Request, after_error: Callable[[], Awaitable[None]] | None = None
+    ) -> CallObserver | None:
+        """The observer of one call: hooks, telemetry, limiter and token budget (None: none)."""
+        return watch(
+            self.hooks, request.limiter, request.token_budget, method=request.method,
+            url=request.url, body=request.json, size=len(request.body or b""),
+            stream=request.stream, telemetry=self.telemetry, after_error=after_error,
         )
 
     def _retry_delay(self, request: _Request, error: APIError, attempt: int) -> float | None:
@@ -324,10 +359,7 @@ class AsyncClarifai:
 
     async def _request_json(self, request: _Request) -> tuple[Any, Mapping[str, str]]:
         """Send with retries; the parsed JSON body of the 2xx answer, and its headers."""
-        observer = observe(
-            self.hooks, request.method, request.url, request.json, stream=False,
-            telemetry=self.telemetry,
-        )
+        observer = self._watch(request)
         attempt = 0
         while True:
             if observer is not None:
@@ -459,3 +491,4 @@ def _check_positive(name: str, value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigurationError(f"{name} must be an int >= 1, not {value!r}")
     return value
+

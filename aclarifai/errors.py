@@ -10,7 +10,8 @@ ClarifaiError
 │   └── MaxTurnsExceeded          an Agent ran out of turns
 └── APIError                      anything the API or the network did
     ├── APIConnectionError        could not talk to the server (DNS, refused, reset, ...)
-    │   └── APITimeoutError       connect, read or total timeout
+    │   ├── APITimeoutError       connect, read or total timeout
+    │   └── LimiterUnavailableError  a shared limiter's store (Redis) cannot be reached
     ├── APIResponseValidationError the server answered something the client cannot read
     ├── StreamError               an error reported inside a stream; ``.partial`` holds what came before
     └── APIStatusError            an HTTP error status
@@ -21,6 +22,7 @@ ClarifaiError
         ├── ConflictError             409
         ├── UnprocessableEntityError  422
         ├── RateLimitError            429
+        │   └── LimiterWaitError      a limiter's wait would exceed its max_wait (no request sent)
         └── InternalServerError       >= 500
 ```
 
@@ -51,6 +53,8 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "InternalServerError",
+    "LimiterUnavailableError",
+    "LimiterWaitError",
     "MaxTurnsExceeded",
     "MissingAPIKeyError",
     "NotFoundError",
@@ -163,6 +167,12 @@ class APITimeoutError(APIConnectionError):
     """A connect, read or total timeout expired."""
 
 
+class LimiterUnavailableError(APIConnectionError):
+    """A shared limiter could not reach its store (Redis) and its ``on_unavailable`` says raise."""
+
+    retryable = False
+
+
 class APIResponseValidationError(APIError):
     """The server's answer could not be read (bad JSON, wrong content type, empty body...)."""
 
@@ -212,6 +222,12 @@ class UnprocessableEntityError(APIStatusError):
 
 class RateLimitError(APIStatusError):
     """HTTP 429: the account is throttled; retried with backoff by default."""
+
+
+class LimiterWaitError(RateLimitError):
+    """A limiter's next slot is further away than its ``max_wait``: nothing was taken or sent."""
+
+    retryable = False
 
 
 class InternalServerError(APIStatusError):

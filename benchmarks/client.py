@@ -29,6 +29,7 @@ CLIENTS = {
     "aclarifai": "aclarifai",
     "aclarifai-events": "aclarifai",
     "aclarifai-parsed": "aclarifai",
+    "aclarifai-limited": "aclarifai",
     "openai": "openai",
     "litellm": "litellm",
 }

@@ -14,6 +14,9 @@ Variants (``--client``):
 ``aclarifai-parsed``
     Like ``aclarifai-events`` but reads ``event.parsed_so_far`` on every fragment, as a UI that
     shows partial arguments live would: the price of materialising each snapshot.
+``aclarifai-limited``
+    ``aclarifai`` with ``AsyncClarifai(limiter=RateLimiter(...))`` at a rate that never makes a
+    request wait: S4 then measures what the limiter protocol costs per request.
 """
 
 from __future__ import annotations
@@ -41,7 +44,10 @@ class AclarifaiClient:
         self.client: aclarifai.AsyncClarifai | None = None
 
     async def open(self) -> None:
-        self.client = aclarifai.AsyncClarifai(api_key=sc.API_KEY, base_url=self.base_url)
+        limiter = aclarifai.RateLimiter(1e9) if self.variant == "aclarifai-limited" else None
+        self.client = aclarifai.AsyncClarifai(
+            api_key=sc.API_KEY, base_url=self.base_url, limiter=limiter
+        )
 
     async def close(self) -> None:
         if self.client is not None:

@@ -34,6 +34,7 @@ APPLIES = {
     "aclarifai": ("S1", "S2", "S3", "S4", "S5"),
     "aclarifai-events": ("S1", "S2", "S3"),
     "aclarifai-parsed": ("S2",),
+    "aclarifai-limited": ("S4",),  # the same, through an in-memory RateLimiter that never waits
     "openai": ("S1", "S2", "S3", "S4"),
     "litellm": ("S1", "S2", "S3", "S4"),
 }

@@ -49,6 +49,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "soak: a bounded soak test (many streams, injected faults); runs in CI"
     )
+    config.addinivalue_line(
+        "markers", "realtime: takes real seconds by design (a rate held over time); bounded, runs in CI"
+    )
 
 
 _sockets_created = [0]

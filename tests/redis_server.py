@@ -78,6 +78,8 @@ class RedisProcess:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait(timeout=10)
+        if getattr(self, "_log", None) is not None:
+            self._log.close()  # start() opens a new one
 
     def stop(self) -> None:
         if self._proc is not None and self._proc.poll() is None:

@@ -139,6 +139,7 @@ class World:
             module = types.ModuleType(module_name, f"The code blocks of docs/{name}.")
             module.__dict__.update(__builtins__=builtins, fake=self.served.fake)
             sys.modules[module_name] = module  # dataclasses and typing look their module up
+            self.served.fake.reset()  # no scripted reply left over from the page before
             self.pages[name] = Page(module, asyncio.new_event_loop())
         return self.pages[name]
 

@@ -288,3 +288,35 @@ def test_import_aclarifai_does_not_import_mcp_and_the_extra_is_named() -> None:
     )
     out = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, check=True)
     assert "pip install 'aclarifai[mcp]'" in out.stdout
+
+
+async def test_agent_runs_a_python_tool_and_an_mcp_tool_in_one_parallel_turn(
+    stdio: MCPServer, fake: Any
+) -> None:
+    from aclarifai import Agent, AsyncClarifai, tool
+
+    MODEL = "https://clarifai.com/openai/chat-completion/models/gpt-oss-20b"
+    started: list[str] = []
+
+    @tool
+    async def local_weather(city: str) -> str:
+        """The weather in a city, from Python."""
+        started.append("python")
+        return f"sunny in {city}"
+
+    fake.add_tool_calls(
+        [
+            {"name": "local_weather", "arguments": {"city": "Oslo"}, "id": "call_py"},
+            {"name": "add", "arguments": {"a": 2, "b": 40}, "id": "call_mcp"},
+        ]
+    )
+    fake.add_text("It is sunny in Oslo and 2 + 40 = 42.")
+    async with AsyncClarifai(api_key=fake.api_key, base_url=fake.base_url, max_retries=0) as client:
+        agent = Agent(MODEL, tools=[local_weather, *await stdio.tools(include=["add"])], client=client)
+        result = await asyncio.wait_for(agent.run("Weather in Oslo, and 2 + 40?"), BOUND)
+    assert result.output == "It is sunny in Oslo and 2 + 40 = 42."
+    answers = {m["tool_call_id"]: m["content"] for m in result.messages if m.get("role") == "tool"}
+    assert answers == {"call_py": "sunny in Oslo", "call_mcp": "42"}
+    second = fake.requests[-1].json
+    tools_sent = {t["function"]["name"] for t in second["tools"]}
+    assert tools_sent == {"local_weather", "add"}
