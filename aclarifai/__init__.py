@@ -84,7 +84,7 @@ if TYPE_CHECKING:
         ToolResult,
         TurnFinished,
     )
-    from .batch import BatchResult, abatch_completion
+    from .batch import BatchItem, BatchResult, abatch_completion, abatch_stream
     from .media import image, text
     from .otel import instrument
     from .tools import RunContext, Tool, tool
@@ -97,7 +97,7 @@ _LAZY = {
          "ToolCallRecord", "ToolResult", "TurnFinished"),
         "agent",
     ),
-    **dict.fromkeys(("BatchResult", "abatch_completion"), "batch"),
+    **dict.fromkeys(("BatchItem", "BatchResult", "abatch_completion", "abatch_stream"), "batch"),
     **dict.fromkeys(("image", "text"), "media"),
     "instrument": "otel",  # needs the otel extra; never imported by `import aclarifai`
     **dict.fromkeys(("RunContext", "Tool", "tool"), "tools"),
@@ -130,6 +130,7 @@ __all__ = [
     "AsyncClarifai",
     "AuthenticationError",
     "BadRequestError",
+    "BatchItem",
     "BatchResult",
     "ChatCompletion",
     "ChatCompletionChunk",
@@ -195,6 +196,7 @@ __all__ = [
     "UsageUpdated",
     "__version__",
     "abatch_completion",
+    "abatch_stream",
     "aclose_default_clients",
     "acompletion",
     "image",

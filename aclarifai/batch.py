@@ -1,28 +1,31 @@
-"""Many chat completions at once: ``abatch_completion()``, its ``BatchResult``, ``total_usage()``;
-and the JSONL request and result files of ``python -m aclarifai batch``.
+"""Many chat completions at once: ``abatch_stream()`` yields each result as it is done,
+``abatch_completion()`` collects them into a ``BatchResult``; ``BatchItem.to_row()`` flattens one.
 
-A fixed pool of ``max_concurrency`` workers takes the items in order, so a batch of 100,000
-requests holds 8 tasks, not 100,000, and never more than ``max_concurrency`` requests are in
-flight. An optional ``RateLimiter`` spaces out request starts. Results keep the input order.
-When the batch stops early (an error with ``return_exceptions=False``, or the caller cancels),
-the workers are cancelled and awaited before control returns: no task outlives the call.
+``abatch_stream`` takes any iterable or async iterable of inputs and holds only a bounded window
+of them at once (``_batchpump``): ``max_concurrency`` worker tasks, whatever the input length,
+and at most ``2 * max_concurrency`` inputs pulled and not yet handed to the consumer
+(``4 * max_concurrency`` with ``ordered=True``: the reorder window). A slow consumer slows the
+input down; results never pile up. Closing or cancelling the consumer cancels the requests in
+flight and awaits them: no task outlives the stream.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+import time
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Iterable, Mapping
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
+from ._batchpump import pump
+from ._config import resolve_api_key, resolve_base_url
 from ._default import acompletion
 from ._ratelimit import CLARIFAI_DEFAULT_RATE, Limiter, RateLimiter
 from .errors import APIError
 from .hooks import emit
+from .models import resolve_model
 from .types import ChatCompletion, Usage
 
 if TYPE_CHECKING:
@@ -30,14 +33,206 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CLARIFAI_DEFAULT_RATE",
+    "ROW_COLUMNS",
+    "BatchItem",
     "BatchResult",
     "RateLimiter",
     "abatch_completion",
+    "abatch_stream",
     "total_usage",
 ]
 
-R = TypeVar("R")
 ProgressCallback = Callable[[int, int], object]
+
+ROW_COLUMNS = (
+    "index", "key", "content", "finish_reason", "tool_calls", "prompt_tokens",
+    "completion_tokens", "model", "latency", "error_type", "error_message", "status_code",
+    "error_code", "request_id",
+)
+"""The keys of ``BatchItem.to_row()``, in order (the columns of a DataFrame or Arrow table)."""
+
+
+class Acquirer(Protocol):
+    """What ``limiter=`` accepts here: anything with ``async acquire()`` (``RateLimiter``)."""
+
+    async def acquire(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BatchItem:
+    """One input's outcome in a streamed batch: its completion, or the error it ended with."""
+
+    index: int
+    """The input's position in ``inputs`` (0-based)."""
+    key: Any
+    """The key of a ``(key, messages)`` input; the index for an input without one."""
+    completion: ChatCompletion | None
+    """The answer; None when the item failed."""
+    error: Exception | None
+    """Why the item failed: the ``APIError`` after the client's retries, or the ``ValueError`` /
+    ``TypeError`` of an input that cannot be sent (messages that are not a list of messages)."""
+    latency: float
+    """Seconds from taking the input to its outcome: rate-limit waits and retries included."""
+    model: str | None = None
+    """The model asked for (the canonical URL); the answer's own ``model`` may differ."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether the item has a completion."""
+        return self.error is None
+
+    @property
+    def usage(self) -> Usage | None:
+        """The completion's token usage (None for a failed item or an answer without usage)."""
+        return self.completion.usage if self.completion is not None else None
+
+    @property
+    def content(self) -> str | None:
+        """The text of the first choice (None when failed, or when the answer has no text)."""
+        completion = self.completion
+        if completion is None or not completion.choices:
+            return None
+        return completion.choices[0].message.content
+
+    def to_row(self) -> dict[str, Any]:
+        """A flat, JSON-serialisable dict of this item: one JSONL line, DataFrame or Arrow row.
+
+        Keys (``ROW_COLUMNS``): ``index``, ``key``, ``content``, ``finish_reason``,
+        ``tool_calls`` (the first choice's calls as a JSON string, or None), ``prompt_tokens``,
+        ``completion_tokens``, ``model``, ``latency`` (seconds), ``error_type`` (the exception's
+        class name; None when the item succeeded), ``error_message``, ``status_code``,
+        ``error_code`` (Clarifai's status code, when the server gave one) and ``request_id``
+        (the server's request id for a failure; the completion's ``id`` for a success).
+        """
+        completion, error = self.completion, self.error
+        row: dict[str, Any] = dict.fromkeys(ROW_COLUMNS)
+        row["index"], row["key"], row["latency"] = self.index, self.key, self.latency
+        row["model"] = self.model
+        if completion is not None:
+            _completion_fields(row, completion)
+        if error is not None:
+            row["error_type"] = type(error).__name__
+            if isinstance(error, APIError):
+                row["error_message"] = error.message
+                row["status_code"], row["error_code"] = error.status_code, error.code
+                row["request_id"] = error.request_id
+            else:
+                row["error_message"] = str(error)
+        return row
+
+
+def _completion_fields(row: dict[str, Any], completion: ChatCompletion) -> None:
+    if completion.choices:
+        choice = completion.choices[0]
+        message = choice.message
+        row["content"], row["finish_reason"] = message.content, choice.finish_reason
+        calls = message.tool_calls
+        if calls:
+            row["tool_calls"] = orjson.dumps([call.to_dict() for call in calls]).decode()
+    usage = completion.usage
+    if usage is not None:
+        row["prompt_tokens"], row["completion_tokens"] = usage.prompt_tokens, usage.completion_tokens
+    row["model"] = completion.model or row["model"]
+    row["request_id"] = completion.id
+
+
+def _check_concurrency(max_concurrency: int) -> None:
+    if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
+        raise ValueError(f"max_concurrency must be an int >= 1, not {max_concurrency!r}")
+
+
+def _split(index: int, item: Any) -> tuple[Any, Any]:
+    """``(key, messages)``: a 2-tuple whose first element is not a message is a keyed input."""
+    if isinstance(item, tuple) and len(item) == 2 and not isinstance(item[0], Mapping):
+        return item[0], item[1]
+    return index, item
+
+
+def abatch_stream(
+    model: str,
+    inputs: Iterable[Any] | AsyncIterable[Any],
+    *,
+    max_concurrency: int = 8,
+    limiter: Acquirer | None = None,
+    ordered: bool = False,
+    **params: Any,
+) -> AsyncGenerator[BatchItem, None]:
+    """Run one non-stream completion per input; yield each ``BatchItem`` as soon as it is done.
+
+    >>> async with contextlib.aclosing(abatch_stream(MODEL, prompts(), max_concurrency=32)) as items:
+    ...     async for item in items:
+    ...         sink.write(item.to_row())
+
+    - ``inputs``: an iterable or async iterable of messages lists, or of ``(key, messages)``
+      tuples; it is read lazily, as room frees up, so it may be endless.
+    - ``max_concurrency``: requests in flight at most (and worker tasks in all).
+    - ``ordered``: yield in input order (items finished early wait in a reorder window of
+      ``4 * max_concurrency``); otherwise in the order they finish.
+    - ``limiter``: waited on before each request (``RateLimiter``, or any object with an
+      ``async acquire()``; share one between batches and clients).
+    - ``params``: as for ``abatch_completion()`` (``client=``, or ``api_key=``/``base_url=`` for
+      the default client, ``timeout=``, ``max_retries=``, and body fields).
+
+    A failed item is yielded with its ``error``: an ``APIError`` (after the client's retries),
+    or the ``ValueError``/``TypeError`` of an input that cannot be sent. Anything else (a closed
+    client, a bug, an exception from ``inputs``) ends the stream with that exception. A bad
+    model, concurrency or missing PAT raises here, before anything starts. Leaving the loop
+    early, or cancelling it, cancels the requests in flight; ``contextlib.aclosing`` makes that
+    happen at once after a ``break``.
+    """
+    _check_concurrency(max_concurrency)
+    if params.pop("stream", None):
+        raise ValueError("abatch_stream() makes non-stream requests: drop stream=True")
+    canonical = resolve_model(model)
+    if params.get("client") is None:
+        resolve_api_key(params.get("api_key"))  # no PAT: say so once, not once per item
+        resolve_base_url(params.get("base_url"))
+    job = _item_job(model, canonical, limiter, params)
+    window = max_concurrency * (4 if ordered else 2)
+    pairs = pump(
+        inputs, job, concurrency=max_concurrency, window=window, ordered=ordered,
+        pause_after=_failed,
+    )
+    return _items(pairs)
+
+
+def _failed(item: BatchItem) -> bool:
+    return item.error is not None
+
+
+async def _items(pairs: AsyncGenerator[tuple[int, BatchItem], None]) -> AsyncGenerator[BatchItem, None]:
+    async with aclosing(pairs):
+        async for _, item in pairs:
+            yield item
+
+
+def _item_job(
+    model: str, canonical: str, limiter: Acquirer | None, params: dict[str, Any]
+) -> Callable[[int, Any], Awaitable[BatchItem]]:
+    clock = time.perf_counter
+    # An aclarifai Limiter goes to the client: it is awaited before every attempt, retries
+    # included, and penalised on a throttle. Anything else with acquire() is awaited here.
+    limits_each_attempt = isinstance(limiter, Limiter)
+    if limits_each_attempt:
+        params = {**params, "limiter": limiter}
+
+    async def job(index: int, item: Any) -> BatchItem:
+        key, messages = _split(index, item)
+        started = clock()
+        try:
+            request = acompletion(model, messages, **params)
+        except (ValueError, TypeError) as exc:  # this input cannot be sent; the others can
+            return BatchItem(index, key, None, exc, clock() - started, canonical)
+        try:
+            if limiter is not None and not limits_each_attempt:
+                await limiter.acquire()
+            completion = await request
+        except APIError as exc:
+            return BatchItem(index, key, None, exc, clock() - started, canonical)
+        assert isinstance(completion, ChatCompletion)  # non-stream: stream is never set
+        return BatchItem(index, key, completion, None, clock() - started, canonical)
+
+    return job
 
 
 class BatchResult(list[ChatCompletion | APIError]):
@@ -68,12 +263,15 @@ class BatchResult(list[ChatCompletion | APIError]):
 
 
 def total_usage(results: Iterable[object]) -> Usage:
-    """Sum the usage of ``ChatCompletion`` (or ``Usage``) items; errors and None are skipped.
+    """Sum the usage of ``ChatCompletion``, ``BatchItem`` (or ``Usage``) items; errors and None
+    are skipped.
 
     >>> total_usage(await abatch_completion(MODEL, batches)).total_tokens
     """
     total = Usage({})  # empty, not zeros: a usage without total_tokens then still sums right
     for item in results:
+        if isinstance(item, BatchItem):
+            item = item.completion
         usage = item.usage if isinstance(item, ChatCompletion) else item
         if isinstance(usage, Usage):
             total = total + usage
@@ -111,36 +309,32 @@ async def abatch_completion(
       (``api_key=``, ``base_url=``, ``timeout=``, ``max_retries=`` go in ``params``).
       Other ``params`` go into every request body (``temperature``, ``max_tokens``, ...).
 
-    Bad arguments (model, messages, params) raise before any request is sent.
+    Bad arguments (model, messages, params) raise before any request is sent. This collects
+    ``abatch_stream()``: use that for inputs too large to hold, or to see results as they come.
     """
-    if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
-        raise ValueError(f"max_concurrency must be an int >= 1, not {max_concurrency!r}")
+    _check_concurrency(max_concurrency)
     if params.pop("stream", None):
         raise ValueError("abatch_completion() makes non-stream requests: drop stream=True")
     limiter = _as_limiter(rate_limit)
-    # Build every request first: a bad item raises here, before any request is paid for.
-    requests = [
-        acompletion(model, messages, client=client, limiter=limiter, **params)
-        for messages in messages_list
-    ]
-    total = len(requests)
-    done = 0
-
-    async def job(index: int) -> ChatCompletion:
-        result = await requests[index]
-        assert isinstance(result, ChatCompletion)  # non-stream: stream was never set
-        return result
-
-    async def progress(index: int, outcome: object) -> None:
-        nonlocal done
-        done += 1
-        await emit(on_progress, done, total)
-
+    items = list(messages_list)
+    for messages in items:  # a bad item raises here, before any request is paid for
+        acompletion(model, messages, client=client, **params)
+    total = len(items)
+    results: list[Any] = [None] * total
     await emit(on_progress, 0, total)
-    results = await _run_bounded(
-        total, job, max_concurrency=max_concurrency,
-        return_exceptions=return_exceptions, on_done=progress if on_progress else None,
+    stream = abatch_stream(
+        model, items, max_concurrency=max_concurrency, limiter=limiter, ordered=False,
+        client=client, **params,
     )
+    async with aclosing(stream):
+        done = 0
+        async for item in stream:
+            if item.error is not None and not return_exceptions:
+                raise item.error
+            results[item.index] = item.completion if item.error is None else item.error
+            done += 1
+            if on_progress is not None:
+                await emit(on_progress, done, total)
     return BatchResult(results)
 
 
@@ -149,159 +343,3 @@ def _as_limiter(rate_limit: float | Limiter | None) -> Limiter | None:
     if rate_limit is None or isinstance(rate_limit, Limiter):
         return rate_limit
     return RateLimiter(rate_limit)
-
-
-async def _run_bounded(
-    count: int,
-    job: Callable[[int], Awaitable[R]],
-    *,
-    max_concurrency: int,
-    limiter: Limiter | None = None,
-    return_exceptions: bool = True,
-    on_done: Callable[[int, R | APIError], Awaitable[object]] | None = None,
-) -> list[R | APIError]:
-    """Run ``job(0) ... job(count - 1)`` with at most ``max_concurrency`` at a time.
-
-    Returns the outcomes in index order (an ``APIError`` in place of a failed job when
-    ``return_exceptions``); ``on_done(index, outcome)`` is awaited after each job.
-    """
-    results: list[Any] = [None] * count
-    indices = iter(range(count))
-    failures: list[BaseException] = []
-
-    async def worker() -> None:
-        try:
-            for index in indices:  # shared: each index goes to exactly one worker
-                if limiter is not None:
-                    await limiter.acquire()
-                outcome: R | APIError
-                try:
-                    outcome = await job(index)
-                except APIError as error:
-                    if not return_exceptions:
-                        raise
-                    outcome = error
-                results[index] = outcome
-                if on_done is not None:
-                    await on_done(index, outcome)
-        except Exception as exc:
-            failures.append(exc)  # in the order they happened: the first one is raised
-            raise
-
-    workers = [asyncio.ensure_future(worker()) for _ in range(min(max_concurrency, count))]
-    try:
-        if workers:
-            await asyncio.wait(workers, return_when=asyncio.FIRST_EXCEPTION)
-    finally:
-        for task in workers:
-            task.cancel()
-        # Also retrieves every worker's exception, so none is logged as "never retrieved".
-        await asyncio.gather(*workers, return_exceptions=True)
-    if failures:
-        raise failures[0]
-    return results
-
-
-# -- JSONL files (the ``batch`` command of ``python -m aclarifai``) -------------------------------
-
-
-@dataclass
-class _Line:
-    """One request of the input file, or the reason it cannot be one."""
-
-    index: int
-    id: Any = None
-    messages: Any = None
-    model: str | None = None
-    params: dict[str, Any] = field(default_factory=dict)
-    problem: str | None = None
-
-
-def _parse_line(index: int, raw: bytes) -> _Line:
-    try:
-        obj = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        return _Line(index, problem=f"not valid JSON: {exc}")
-    if isinstance(obj, list):
-        return _Line(index, messages=obj)
-    if not isinstance(obj, dict) or not isinstance(obj.get("messages"), list):
-        return _Line(index, problem='expected a list of messages or an object with "messages"')
-    line = _Line(index, id=obj.pop("id", None), messages=obj.pop("messages"))
-    if line.id is not None and not isinstance(line.id, (str, int)):
-        line.problem = f'"id" must be a string or an integer, not {type(line.id).__name__}'
-    model = obj.pop("model", None)
-    if model is not None and not isinstance(model, str):
-        line.problem = '"model" must be a string'
-    line.model = model
-    if obj.pop("stream", None):
-        line.problem = "streaming is not supported in a batch: drop \"stream\""
-    line.params = obj
-    return line
-
-
-def _read_requests(path: Path) -> list[_Line]:
-    lines: list[_Line] = []
-    first_with_id: dict[Any, int] = {}
-    for index, raw in enumerate(path.read_bytes().split(b"\n")):
-        if not raw.strip():
-            continue
-        line = _parse_line(index, raw)
-        if line.id is not None and line.problem is None:
-            first = first_with_id.setdefault(line.id, index)
-            if first != index:
-                line.problem = f"duplicate id {line.id!r} (first on line index {first})"
-        lines.append(line)
-    return lines
-
-
-def _load_finished(path: Path) -> tuple[set[int], set[Any]]:
-    """Indices and ids that already have a response; drops stale error records from the file.
-
-    A truncated last line (a run killed mid-write) is dropped too; any other line that is not a
-    record means this is not our file, and it is left alone.
-    """
-    if not path.exists():
-        return set(), set()
-    raw_lines = path.read_bytes().split(b"\n")
-    keep: list[bytes] = []
-    indices: set[int] = set()
-    ids: set[Any] = set()
-    dropped = 0
-    for position, raw in enumerate(raw_lines):
-        if not raw.strip():
-            continue
-        try:
-            record = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            record = None
-        if not isinstance(record, dict) or not isinstance(record.get("index"), int):
-            if any(r.strip() for r in raw_lines[position + 1 :]):
-                raise ValueError(
-                    f"{path} line {position + 1} is not a batch record; refusing to append to it"
-                )
-            dropped += 1
-            continue
-        if "response" not in record:
-            dropped += 1  # a failed line: it is retried, and its new record replaces this one
-            continue
-        keep.append(raw)
-        indices.add(record["index"])
-        if record.get("id") is not None:
-            ids.add(record["id"])
-    if dropped:
-        # Rewrite through a temporary file so a crash here cannot lose the kept responses.
-        temporary = path.with_name(path.name + ".tmp")
-        temporary.write_bytes(b"".join(line + b"\n" for line in keep))
-        os.replace(temporary, path)
-    return indices, ids
-
-
-def _error_record(line: _Line, error: BaseException | None = None) -> dict[str, Any]:
-    """The output record of a failed line: ``error``, or the line's own ``problem``."""
-    kind, message, status, code = "InvalidLine", line.problem, None, None
-    if isinstance(error, APIError):
-        kind, message, status, code = type(error).__name__, error.message, error.status_code, error.code
-    elif error is not None:
-        kind, message = type(error).__name__, str(error)
-    details = {"type": kind, "message": message, "status_code": status, "code": code}
-    return {"id": line.id, "index": line.index, "error": details}

@@ -9,6 +9,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -16,20 +17,15 @@ from typing import Any, TextIO
 import orjson
 
 from . import events as ev
+from ._batchfile import Line, load_finished, read_requests, run_line
+from ._batchpump import pump
 from ._config import resolve_api_key, resolve_base_url
 from ._version import __version__
-from .batch import (
-    _as_limiter,
-    _error_record,
-    _Line,
-    _load_finished,
-    _read_requests,
-    _run_bounded,
-)
+from .batch import BatchItem, RateLimiter
 from .client import AsyncClarifai
 from .errors import ClarifaiError
 from .models import resolve_model
-from .types import ChatCompletion, Usage
+from .types import Usage
 
 DEFAULT_MODEL = "https://clarifai.com/openai/chat-completion/models/gpt-oss-120b"
 DEMO_MODEL = "https://clarifai.com/openai/chat-completion/models/gpt-oss-20b"
@@ -188,10 +184,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 _BATCH_HELP = """\
 Each input line is a list of messages, or an object {"messages": [...], ...} with an optional
 "id", an optional "model" and any request parameters ("temperature", "max_tokens", ...).
-Each output line is {"id", "index", "response": <chat.completion>} or {"id", "index",
-"error": {"type", "message", "status_code", "code"}}; "index" is the 0-based line number in
-the input. Rerunning skips lines that already have a response (matched by "id" when the line
-has one, else by index) and retries failed ones. Exit status: 0 all done, 1 some line failed.
+Each output line is a flat row: {"index", "key", "content", "finish_reason", "tool_calls",
+"prompt_tokens", "completion_tokens", "model", "latency", "error_type", "error_message",
+"status_code", "error_code", "request_id"}; "index" is the 0-based line number in the input,
+"key" the line's "id" (null without one), "error_type" null when the line was answered.
+Rerunning skips lines that already have an answer (matched by "id" when the line has one, else
+by index) and retries failed ones. Exit status: 0 all done, 1 some line failed.
 """
 _BAR_WIDTH = 30
 
@@ -230,41 +228,33 @@ class _Tally:
 
 
 async def _run_lines(
-    args: argparse.Namespace, pending: list[_Line], write: Callable[[dict[str, Any]], None],
+    args: argparse.Namespace, pending: list[Line], write: Callable[[dict[str, Any]], None],
     progress: _Progress,
 ) -> _Tally:
     tally = _Tally()
-
+    limiter = _as_limiter(args.rate_limit)
     async with AsyncClarifai(base_url=args.base_url, max_retries=args.max_retries) as client:
 
-        async def job(position: int) -> dict[str, Any]:
-            line = pending[position]
-            if line.problem is not None:
-                return _error_record(line)
-            try:
-                completion = await client.acompletion(
-                    line.model or args.model, line.messages, **line.params
-                )
-                assert isinstance(completion, ChatCompletion)  # stream is never set
-            except (ClarifaiError, ValueError, TypeError) as exc:  # a bad line never sinks the rest
-                return _error_record(line, exc)
-            tally.usage = tally.usage + completion.usage
-            return {"id": line.id, "index": line.index, "response": completion.to_dict()}
+        async def job(position: int, line: Line) -> BatchItem:
+            return await run_line(client, line, args.model, limiter)
 
-        async def done(position: int, record: object) -> None:
-            assert isinstance(record, dict)
-            write(record)
-            if "response" in record:
-                tally.responses += 1
-            else:
-                tally.failures += 1
-            progress.advance()
-
-        await _run_bounded(
-            len(pending), job, max_concurrency=args.concurrency,
-            limiter=_as_limiter(args.rate_limit), on_done=done,
+        rows = pump(
+            pending, job, concurrency=args.concurrency, window=2 * args.concurrency
         )
+        async with aclosing(rows):
+            async for _, item in rows:
+                write(item.to_row())
+                if item.completion is not None:
+                    tally.responses += 1
+                    tally.usage = tally.usage + item.completion.usage
+                else:
+                    tally.failures += 1
+                progress.advance()
     return tally
+
+
+def _as_limiter(rate: float | None) -> RateLimiter | None:
+    return None if rate is None else RateLimiter(rate)
 
 
 def run_batch(args: argparse.Namespace, err: TextIO | None = None) -> int:
@@ -274,12 +264,12 @@ def run_batch(args: argparse.Namespace, err: TextIO | None = None) -> int:
     try:
         resolve_api_key(None)  # no PAT or a bad base URL: say so before touching any file
         resolve_base_url(args.base_url)
-        lines = _read_requests(args.input)
-        done_indices, done_ids = _load_finished(args.output)
+        lines = read_requests(args.input)
+        done_indices, done_ids = load_finished(args.output)
         if args.concurrency < 1:
             raise ValueError("--concurrency must be >= 1")
         _as_limiter(args.rate_limit)  # validates the rate
-        pending = [line for line in lines if not _finished(line, done_indices, done_ids)]
+        pending = [line for line in lines if not line.finished(done_indices, done_ids)]
         if args.model is not None:
             resolve_model(args.model)
         elif any(line.model is None and line.problem is None for line in pending):
@@ -315,12 +305,6 @@ def run_batch(args: argparse.Namespace, err: TextIO | None = None) -> int:
         file=err,
     )
     return 1 if tally.failures else 0
-
-
-def _finished(line: _Line, done_indices: set[int], done_ids: set[Any]) -> bool:
-    if line.problem is not None:
-        return False  # e.g. a duplicate of a finished id: report it again
-    return line.id in done_ids if line.id is not None else line.index in done_indices
 
 
 def _ends_with_newline(path: Path) -> bool:

@@ -18,8 +18,9 @@ client's real HTTP stack runs.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -58,6 +59,9 @@ class RecordedRequest:
     json: Any
     """The parsed JSON body, or None when the body is empty or not JSON."""
     body: bytes
+    received: float = field(default_factory=time.monotonic)
+    """When the server had read the request (``time.monotonic()``: one clock for every process
+    on the machine, so rates can be checked across client processes)."""
 
 
 class _TrackingServer(web.Server):

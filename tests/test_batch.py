@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from aclarifai import AsyncClarifai, BadRequestError, ChatCompletion, InternalServerError, Usage
-from aclarifai.batch import BatchResult, RateLimiter, abatch_completion, total_usage
+from aclarifai.batch import ROW_COLUMNS, BatchResult, RateLimiter, abatch_completion, total_usage
 from aclarifai.cli import _parser, main, run_batch, run_demo
 from aclarifai.testing import FakeClarifai
 
@@ -24,7 +24,7 @@ OTHER_MODEL = "https://clarifai.com/openai/chat-completion/models/gpt-oss-120b"
 
 def batch_workers() -> list[asyncio.Task[Any]]:
     """The batch's worker tasks still alive (the fake's server tasks share the loop)."""
-    return [t for t in asyncio.all_tasks() if "_run_bounded" in t.get_coro().__qualname__]
+    return [t for t in asyncio.all_tasks() if "_Pump.work" in t.get_coro().__qualname__]
 
 
 def questions(n: int) -> list[list[dict[str, str]]]:
@@ -308,15 +308,17 @@ async def test_cli_runs_every_kind_of_line(
     assert code == 1  # some lines failed
     records = {r["index"]: r for r in read_jsonl(out)}
     assert sorted(records) == [0, 1, 3, 4, 5, 6]  # the blank line 2 is skipped
-    assert records[0]["id"] is None
-    assert "bare list" in records[0]["response"]["choices"][0]["message"]["content"]
-    assert records[1]["id"] == "with-params" and records[1]["response"]["object"] == "chat.completion"
-    assert records[3]["id"] == 7
+    assert all(list(r) == list(ROW_COLUMNS) for r in records.values())  # flat rows, one shape
+    assert records[0]["key"] is None and records[0]["error_type"] is None
+    assert "bare list" in records[0]["content"] and records[0]["finish_reason"] == "stop"
+    assert records[0]["model"] == MODEL and records[0]["prompt_tokens"] > 0
+    assert records[1]["key"] == "with-params" and records[1]["error_type"] is None
+    assert records[3]["key"] == 7 and records[3]["model"] == OTHER_MODEL
     for index in (4, 5):
-        assert records[index]["error"]["type"] == "InvalidLine"
-        assert records[index]["error"]["status_code"] is None
-    assert "stream" in records[5]["error"]["message"]
-    assert records[6]["error"]["type"] == "ValueError"
+        assert records[index]["error_type"] == "InvalidLine"
+        assert records[index]["status_code"] is None and records[index]["content"] is None
+    assert "stream" in records[5]["error_message"]
+    assert records[6]["error_type"] == "ValueError"
     bodies = {r.json["messages"][0]["content"]: r.json for r in env.requests}
     assert set(bodies) == {"bare list", "hot", "other model"}
     assert bodies["hot"]["temperature"] == 0.9 and bodies["other model"]["model"] == OTHER_MODEL
@@ -336,12 +338,14 @@ async def test_cli_resumes_and_retries_only_the_failed_lines(
     env.add_text("d")
     code = await run_cli(env, str(source), str(out), "--model", MODEL, "--concurrency", "1")
     assert code == 1
-    assert [("response" in r, r["index"]) for r in read_jsonl(out)] == [
+    assert [(r["error_type"] is None, r["index"]) for r in read_jsonl(out)] == [
         (True, 0), (False, 1), (True, 2), (True, 3)
     ]
-    assert read_jsonl(out)[1]["error"] == {
-        "type": "BadRequestError", "message": "fake error 400", "status_code": 400, "code": None
-    }
+    failed = read_jsonl(out)[1]
+    assert (failed["error_type"], failed["error_message"], failed["status_code"]) == (
+        "BadRequestError", "fake error 400", 400
+    )
+    assert failed["request_id"] == "fake-req-000002"  # the server's x-request-id
 
     env.reset()
     code = await run_cli(env, str(source), str(out), "--model", MODEL)
@@ -349,7 +353,7 @@ async def test_cli_resumes_and_retries_only_the_failed_lines(
     assert [r.json["messages"][0]["content"] for r in env.requests] == ["question 1"]
     records = read_jsonl(out)
     assert sorted(r["index"] for r in records) == [0, 1, 2, 3]  # the stale error is gone
-    assert all("response" in r for r in records)
+    assert all(r["error_type"] is None for r in records)
 
     env.reset()
     assert await run_cli(env, str(source), str(out), "--model", MODEL) == 0
@@ -365,10 +369,27 @@ async def test_cli_matches_lines_by_id_when_they_have_one(env: FakeClarifai, tmp
     env.reset()
     assert await run_cli(env, str(source), str(out), "--model", MODEL) == 0
     assert env.request_count == 1  # only the new line, though every index moved
-    assert [r["id"] for r in read_jsonl(out)] == ["q0", "q1", "q2", "new"]
+    assert [r["key"] for r in read_jsonl(out)] == ["q0", "q1", "q2", "new"]
     write_jsonl(source, [lines[0], {"id": "q0", "messages": questions(1)[0]}])
     assert await run_cli(env, str(source), str(out), "--model", MODEL) == 1
-    assert "duplicate id 'q0'" in read_jsonl(out)[-1]["error"]["message"]
+    assert "duplicate id 'q0'" in read_jsonl(out)[-1]["error_message"]
+
+
+async def test_cli_resumes_an_output_file_of_the_earlier_format(
+    env: FakeClarifai, tmp_path: Path
+) -> None:
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_jsonl(source, [{"id": "a", "messages": questions(1)[0]}, *questions(2)])
+    write_jsonl(out, [
+        {"id": "a", "index": 0, "response": {"object": "chat.completion", "choices": []}},
+        {"id": None, "index": 1, "error": {"type": "BadRequestError", "message": "x"}},
+        {"id": None, "index": 2, "response": {"object": "chat.completion", "choices": []}},
+    ])
+    assert await run_cli(env, str(source), str(out), "--model", MODEL) == 0
+    assert [r.json["messages"][0]["content"] for r in env.requests] == ["question 0"]  # line 1
+    records = read_jsonl(out)
+    assert [r["index"] for r in records] == [0, 2, 1]  # the stale error row was replaced
+    assert records[-1]["error_type"] is None and records[-1]["key"] is None
 
 
 async def test_cli_repairs_a_truncated_last_record_but_not_a_foreign_file(
