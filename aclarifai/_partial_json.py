@@ -43,8 +43,9 @@ from __future__ import annotations
 
 import json
 import re
-from itertools import islice
 from typing import Any, Final, TypeAlias
+
+from aclarifai._partial_views import ObjectEntries, PartialArray, PartialObject
 
 __all__ = ["PartialJSONParser", "Snapshot"]
 
@@ -106,7 +107,7 @@ _STRING_DECODER: Final = json.JSONDecoder(strict=False)
 _MISSING: Final[Any] = object()
 
 # What a snapshot keeps of one open container: is_object, entries, length then, pending key.
-_FrameView: TypeAlias = "tuple[bool, list[Any], int, str]"
+_FrameView: TypeAlias = "tuple[bool, Any, int, str]"
 # The views of the containers around the innermost open one, innermost first, as a linked list.
 # A container gains no member while its child is open, so its view stays true for as long as it
 # is in this list, and every snapshot taken meanwhile shares the list instead of rebuilding it:
@@ -121,8 +122,8 @@ class _Frame:
 
     def __init__(self, is_object: bool) -> None:
         self.is_object = is_object
-        # (key, value) pairs for an object, values for an array.
-        self.entries: list[Any] = []
+        # Members of an object (ObjectEntries), items of an array (a list).
+        self.entries: Any = ObjectEntries() if is_object else []
         # The key of the member being read, which is also where an open child container goes.
         self.key = ""
 
@@ -171,23 +172,16 @@ class Snapshot:
         view, outer = self._innermost, self._outer
         if view is None:
             return {}
-        # Build from the innermost open container outwards, so no recursion whatever the depth.
-        child: Any = _MISSING
-        while True:
-            is_object, entries, length, key = view
+        # Views share the parser's append-only lists, so this costs O(depth), not O(size).
+        is_object, entries, length, key = view
+        child: Any = PartialObject(entries, length, key) if is_object else PartialArray(entries, length)
+        while outer is not None:
+            (is_object, entries, length, key), outer = outer
             if is_object:
-                members = dict(islice(entries, length))
-                if child is not _MISSING:
-                    members[key] = child
-                child = members
+                child = PartialObject(entries, length, key, child)
             else:
-                items = entries[:length]
-                if child is not _MISSING:
-                    items.append(child)
-                child = items
-            if outer is None:
-                return child
-            view, outer = outer
+                child = PartialArray(entries, length, child)
+        return child
 
 
 class PartialJSONParser:
@@ -296,6 +290,9 @@ class PartialJSONParser:
                 if match is not None:
                     stop = match.end()
                     if stop < len(text) and text[stop] not in _NUMBER_CHARS:
+                        if not self._ends_number(text[stop]):
+                            self._state = _FAILED  # "0x10": the 0 was cut short, not finished
+                            return stop
                         self._add_number(match.group(), is_integer=match.lastindex is None)
                         return stop
                 self._state = _NUMBER
@@ -391,10 +388,14 @@ class PartialJSONParser:
             for char in text[i:stop]:
                 state = _NUMBER_TABLE[state][char]
         except KeyError:
+            if not self._stack:
+                self._version += 1  # a bare root number may have been shown: stop showing it
             self._state = _FAILED
             return stop
-        if stop < end:  # a delimiter follows, so the number is finished
-            if state not in _N_ACCEPTING:
+        if stop < end:  # another character follows, so the number is finished (or wrong)
+            if state not in _N_ACCEPTING or not self._ends_number(text[stop]):
+                if not self._stack:
+                    self._version += 1  # a bare root number was shown: stop showing it
                 self._state = _FAILED
                 return stop
             raw = text[i:stop]
@@ -409,6 +410,14 @@ class PartialJSONParser:
                 self._version += 1  # a bare root number is shown while it is valid so far
         self._number_state = state
         return stop
+
+    def _ends_number(self, char: str) -> bool:
+        """Whether ``char`` may follow a number: whitespace, or ',' or the closing bracket."""
+        if char in _WHITESPACE:
+            return True
+        if not self._stack:
+            return False
+        return char == "," or char == ("}" if self._stack[-1].is_object else "]")
 
     def _add_number(self, raw: str, *, is_integer: bool) -> None:
         if not is_integer:
@@ -451,7 +460,7 @@ class PartialJSONParser:
         if self._outer is not None:
             self._outer = self._outer[1]
         # An array's list is final as it stands: nothing appends to it once it is popped.
-        self._add(dict(frame.entries) if frame.is_object else frame.entries)
+        self._add(frame.entries.as_dict() if frame.is_object else frame.entries)
 
     def _add(self, value: Any) -> None:
         """Attach a completed value to the open container, or make it the root."""
@@ -459,7 +468,7 @@ class PartialJSONParser:
         if stack:
             top = stack[-1]
             if top.is_object:
-                top.entries.append((top.key, value))
+                top.entries.append(top.key, value)
             else:
                 top.entries.append(value)
             self._state = _AFTER

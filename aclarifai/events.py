@@ -11,7 +11,7 @@ in the final message whenever the server numbers them in order (all known server
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -137,15 +137,18 @@ class ToolCallArgumentsDelta:
     """A fragment of a tool call's JSON arguments.
 
     ``arguments_so_far`` is the raw text received so far; ``parsed_so_far`` the best-effort parse
-    of it: a dict holding every member that is complete so far (nested containers included with
-    their complete members). Both are computed on first read; treat them as read-only.
+    of it: a mapping holding every member that is complete so far (nested containers included
+    with their complete members). Containers still open are read-only views that share the
+    parser's storage, so reading every event costs linear time overall (an open container's
+    ``to_dict()`` / ``to_list()`` copies it, deeply). Both are computed on first read; treat
+    them as read-only.
     """
 
     choice: int
     index: int
     delta: str
     arguments_so_far: str = _Lazy()  # type: ignore[assignment]
-    parsed_so_far: dict[str, Any] = _Lazy()  # type: ignore[assignment]
+    parsed_so_far: Mapping[str, Any] = _Lazy()  # type: ignore[assignment]
     type: ClassVar[str] = "tool_call.arguments.delta"
 
     @classmethod

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from ._partial_views import PartialArray, PartialObject, plain
 from ._request import CompletionRequest
 from .errors import APIError, ClarifaiError
 from .streaming import CompletionStream
@@ -419,6 +420,8 @@ def _dumps(value: Any) -> bytes:
 
 def _jsonable(value: Any) -> Any:
     """orjson's fallback: sets as lists, bytes as text, pydantic models dumped, the rest str()."""
+    if isinstance(value, (PartialObject, PartialArray)):  # an open container of parsed_so_far
+        return plain(value)
     if isinstance(value, (set, frozenset)):
         return list(value)
     if isinstance(value, (bytes, bytearray)):

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aclarifai._partial_json import PartialJSONParser
+from aclarifai._partial_views import PartialArray, PartialObject, plain
 
 
 def parse(*fragments: str) -> PartialJSONParser:
@@ -22,7 +23,11 @@ def parse(*fragments: str) -> PartialJSONParser:
 
 
 def strict_eq(a: Any, b: Any) -> bool:
-    """Equality that also tells True from 1, 1 from 1.0, -0.0 from 0.0 and checks key order."""
+    """Equality that also tells True from 1, 1 from 1.0, -0.0 from 0.0 and checks key order.
+
+    Open containers in a snapshot are read-only views; they are compared as what they show.
+    """
+    a, b = plain(a), plain(b)
     if type(a) is not type(b):
         return False
     if isinstance(a, dict):
@@ -36,6 +41,7 @@ def strict_eq(a: Any, b: Any) -> bool:
 
 def is_prefix(partial: Any, final: Any) -> bool:
     """Every member of ``partial`` is final, except that its last may be an open container."""
+    partial = plain(partial)
     if isinstance(final, dict):
         if type(partial) is not dict:
             return False
@@ -279,6 +285,31 @@ def test_garbage_after_the_root_keeps_the_root_value_but_fails() -> None:
     assert parser.snapshot().value == {"a": [1]}
 
 
+def test_a_number_cut_short_by_a_bad_character_is_not_shown() -> None:
+    cases = [
+        ('{"a": 0x10', {}),
+        ('{"a": 1, "b": 2x', {"a": 1}),
+        ('{"a": [1, 23abc', {"a": [1]}),
+        ('{"a": 1]', {}),
+        ("[1}", []),
+        ("[1 x", [1]),  # the 1 was finished by the space before the bad character
+        ("12x", {}),
+        ("-1.5e3-", {}),
+    ]
+    for text, expected in cases:
+        for parser in (parse(text), parse(*text)):
+            assert parser.failed, text
+            assert strict_eq(parser.snapshot().value, expected), text
+
+
+def test_a_bare_root_number_is_no_longer_shown_once_the_text_fails() -> None:
+    parser = parse("12")
+    assert parser.snapshot().value == 12
+    parser.feed("x")
+    assert parser.failed
+    assert parser.snapshot().value == {}
+
+
 # -- feed() result, snapshot identity and laziness -------------------------------------------
 
 
@@ -311,6 +342,54 @@ def test_feed_reports_structural_changes_and_snapshot_is_reused_otherwise() -> N
 def test_snapshot_value_is_cached() -> None:
     snapshot = parse('{"a": [1, {"b": 2}], "c": {').snapshot()
     assert snapshot.value is snapshot.value
+
+
+def test_open_containers_are_read_only_views_sharing_the_parsers_lists() -> None:
+    parser = parse('{"a": 1, "b": [1, 2')
+    first = parser.snapshot().value
+    parser.feed(', 3, {"c": 4}, ')
+    second = parser.snapshot().value
+    assert isinstance(first, PartialObject) and isinstance(first["b"], PartialArray)
+    # Reading a snapshot copies nothing: both views look at the same append-only lists.
+    assert first._entries is second._entries and first["b"]._items is second["b"]._items
+    assert first == {"a": 1, "b": [1]} and second == {"a": 1, "b": [1, 2, 3, {"c": 4}]}
+    assert second["b"][3] is parser.snapshot().value["b"][3]  # finished members are shared
+    assert type(plain(second)) is dict and type(plain(second)["b"]) is list
+    assert first.to_dict() == {"a": 1, "b": [1]} and first["b"].to_list() == [1]
+    assert repr(first) == "{'a': 1, 'b': [1]}"
+    with pytest.raises(TypeError):
+        first["z"] = 1  # type: ignore[index]
+
+
+def test_views_behave_like_the_dicts_and_lists_they_show() -> None:
+    # Duplicate keys included: the last value wins at the first key's position, like json.loads.
+    text = '{"a": 1, "b": [1, [2, 3], {"x": 1, "x": 2}], "a": 3, "c": {"d": [4, {"e": 5}]}, "b": 0}'
+    for end in range(len(text) + 1):
+        value = parse(text[:end]).snapshot().value
+        expected = plain(value)
+        _check_view(value, expected)
+
+
+def _check_view(view: Any, expected: Any) -> None:
+    assert view == expected and expected == view
+    assert repr(view) == repr(expected)
+    if isinstance(expected, dict):
+        assert len(view) == len(expected)
+        assert list(view) == list(expected) and list(view.items()) == list(expected.items())
+        assert all(key in view for key in expected) and "missing" not in view and 1 not in view
+        with pytest.raises(KeyError):
+            view["missing"]
+        for key in expected:
+            _check_view(view[key], expected[key])
+    elif isinstance(expected, list):
+        assert len(view) == len(expected)
+        assert list(view) == expected and view[:] == expected and view[::-1] == expected[::-1]
+        if expected:
+            assert view[-1] == expected[-1]
+        with pytest.raises(IndexError):
+            view[len(expected)]
+        for item, want in zip(view, expected, strict=True):
+            _check_view(item, want)
 
 
 def test_old_snapshots_do_not_change_as_more_text_arrives() -> None:

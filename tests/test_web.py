@@ -129,6 +129,20 @@ def test_partial_arguments_can_be_left_out_and_bad_json_is_not_parsed() -> None:
     assert done is not None and (done["arguments"], done["parsed"]) == ("{oops", None)
 
 
+def test_open_containers_of_parsed_so_far_are_sent_as_json_objects_and_arrays() -> None:
+    from aclarifai._partial_json import PartialJSONParser
+
+    parser = PartialJSONParser()
+    parser.feed('{"city": "Paris", "days": [1, {"am": true}, ')
+    encoder = relay.EventEncoder()
+    encoder.encode(events.ToolCallStarted(0, 0, "c", "f"))
+    delta = encoder.encode(events.ToolCallArgumentsDelta(0, 0, "x", arguments_so_far="x",
+                                                         parsed_so_far=parser.snapshot().value))
+    assert delta is not None
+    sent = relay.format_sse(delta)
+    assert orjson.loads(sent[len(b"data: "):])["parsed"] == {"city": "Paris", "days": [1, {"am": True}]}
+
+
 def test_agent_turns_keep_tool_call_keys_apart_and_sum_usage() -> None:
     encoder = relay.EventEncoder()
     turn_usage = Usage(prompt_tokens=10, completion_tokens=2, total_tokens=12)
