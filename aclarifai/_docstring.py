@@ -27,7 +27,9 @@ _GOOGLE_HEADER = re.compile(
 )
 # Any Google-style section header ("Returns:", "Raises:", ...): it ends the summary.
 _ANY_GOOGLE_HEADER = re.compile(r"[A-Z][A-Za-z ]*:")
-_GOOGLE_ENTRY = re.compile(r"\*{0,2}(?P<name>\w+)\s*(?:\([^)]*\))?\s*:(?:\s+(?P<text>.*))?$")
+# The type in parentheses may hold parentheses itself, "x (dict(str, int)): ...", three deep.
+_PARENS = r"\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\)"
+_GOOGLE_ENTRY = re.compile(rf"\*{{0,2}}(?P<name>\w+)\s*(?:{_PARENS})?\s*:(?:\s+(?P<text>.*))?$")
 _NUMPY_PARAM_HEADERS = {"parameters", "other parameters", "attributes", "keyword arguments"}
 _NUMPY_UNDERLINE = re.compile(r"\s*-{3,}\s*")
 _NUMPY_ENTRY = re.compile(r"(?P<names>\*{0,2}\w+(?:\s*,\s*\*{0,2}\w+)*)\s*(?::.*)?")

@@ -30,9 +30,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from aclarifai._constraints import read_metadata
 from aclarifai._docstring import parse_docstring
 
-__all__ = ["FunctionSchema", "ObjectField", "build_function_schema", "find_context_params"]
+__all__ = [
+    "BadArgument",
+    "FunctionSchema",
+    "ObjectField",
+    "build_function_schema",
+    "find_context_params",
+]
 
 JSONSchema = dict[str, Any]
 Converter = Callable[[Any], Any]
@@ -65,6 +72,19 @@ _SETS: dict[Any, type] = {
 _MAPPINGS = (dict, cabc.Mapping, cabc.MutableMapping)
 # TypedDict key qualifiers; matched by name so typing_extensions' versions work too.
 _QUALIFIERS = {"Required", "NotRequired", "ReadOnly"}
+
+
+class BadArgument(Exception):
+    """A value that passed the schema but cannot become the declared Python type.
+
+    ``10**400`` is a JSON number, but no ``float``; a dataclass's ``__post_init__`` may refuse a
+    value. ``path`` is filled in on the way out, innermost key or index last.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path: list[str | int] = []
 
 
 @dataclass(frozen=True)
@@ -133,6 +153,8 @@ def build_function_schema(
     parameters = builder.object_schema(fields)
     if builder.defs:
         parameters["$defs"] = builder.defs
+    if strict:
+        parameters = strict_refs(parameters)
     return FunctionSchema(
         description=doc.summary,
         parameters=parameters,
@@ -162,8 +184,14 @@ def convert_fields(fields: Mapping[str, ObjectField], value: Mapping[str, Any]) 
             out[key] = item
         elif item is None and spec.null_means_default:
             continue
+        elif spec.node.convert is None:
+            out[key] = item
         else:
-            out[key] = spec.node.convert(item) if spec.node.convert else item
+            try:
+                out[key] = spec.node.convert(item)
+            except BadArgument as exc:
+                exc.path.insert(0, key)
+                raise
     return out
 
 
@@ -230,9 +258,15 @@ def _globals_of(function: Callable[..., Any]) -> dict[str, Any]:
 
 def _check_param(param: inspect.Parameter, hints: Mapping[str, Any], label: str) -> None:
     problems = {
-        param.VAR_POSITIONAL: "*args cannot be described to the model",
-        param.VAR_KEYWORD: "**kwargs cannot be described to the model",
-        param.POSITIONAL_ONLY: "positional-only parameters cannot be passed by name",
+        param.VAR_POSITIONAL: "*args cannot be described to the model; take a list[T] parameter instead",
+        param.VAR_KEYWORD: (
+            "**kwargs cannot be described to the model; take a dict[str, T] parameter, or a "
+            "TypedDict or dataclass with the keys you expect"
+        ),
+        param.POSITIONAL_ONLY: (
+            "positional-only parameters cannot be passed by name, which is how a model's "
+            "arguments arrive; remove the '/' from the signature"
+        ),
     }
     if param.kind in problems:
         raise TypeError(f"{label}: parameter {param.name!r}: {problems[param.kind]}")
@@ -280,6 +314,118 @@ def _unalias(hint: Any) -> Any:
             hint = hint.__value__
         else:
             return hint
+
+
+def _key_required(hint: Any, default: bool) -> bool:
+    """A TypedDict key's ``Required``/``NotRequired`` qualifier, else ``default``.
+
+    Read from the resolved hint because ``__required_keys__`` cannot see a qualifier written in
+    a string annotation (``from __future__ import annotations``), and gets it wrong then.
+    """
+    while True:
+        origin = typing.get_origin(hint)
+        name = getattr(origin, "_name", None)
+        if name == "Required":
+            return True
+        if name == "NotRequired":
+            return False
+        if origin is typing.Annotated or name in _QUALIFIERS:  # ReadOnly[NotRequired[...]]
+            hint = typing.get_args(hint)[0]
+        else:
+            return default
+
+
+def _unhashable(hint: Any) -> bool:
+    """Whether values of ``hint`` can never go in a set (lists, dicts, mutable dataclasses...)."""
+    hint = _unalias(_strip_annotated(hint))
+    if _is_union(hint):
+        return any(_unhashable(arg) for arg in typing.get_args(hint))
+    kind = typing.get_origin(hint) or hint
+    if kind in _SEQUENCES or kind in _MAPPINGS or kind in (set, cabc.MutableSet) or _is_typeddict(hint):
+        return True
+    return isinstance(hint, type) and dataclasses.is_dataclass(hint) and hint.__hash__ is None
+
+
+def _replacement(hint: Any) -> str:
+    """What to write instead of a type that cannot be a tool parameter."""
+    import datetime
+    import decimal
+    import uuid
+
+    if isinstance(hint, type):
+        if hasattr(hint, "model_json_schema") and hasattr(hint, "model_fields"):
+            return (
+                " (pydantic models are not read: aclarifai builds schemas from plain type hints "
+                "and does not depend on pydantic; use a dataclass or a TypedDict with the same "
+                "fields, and Annotated[..., Field(...)] constraints on them)"
+            )
+        if issubclass(hint, tuple) and hasattr(hint, "_fields"):
+            return (
+                " (a NamedTuple would reach the model as an array of unnamed items; use a "
+                "dataclass, which becomes an object with named properties, or tuple[...])"
+            )
+        if issubclass(hint, (bytes, bytearray, memoryview)):
+            return " (JSON has no bytes; take a str, e.g. base64 text, and decode it in the function)"
+        if issubclass(hint, (datetime.date, datetime.time, datetime.timedelta)):
+            return (
+                " (JSON has no dates or times; take a str, say 'an ISO 8601 date' in its "
+                "description, and parse it with fromisoformat() in the function)"
+            )
+        if issubclass(hint, (decimal.Decimal, uuid.UUID)):
+            return " (take a str and convert it in the function)"
+    return ""
+
+
+def _convert_at(convert: Converter, value: Any, where: str | int) -> Any:
+    try:
+        return convert(value)
+    except BadArgument as exc:
+        exc.path.insert(0, where)
+        raise
+
+
+def _json_key(value: Any) -> Any:
+    """A hashable key equal for JSON-equal values (1 and 1.0 alike, True and 1 apart)."""
+    if isinstance(value, bool) or value is None:
+        return (0, value)
+    if isinstance(value, (int, float)):
+        return (1, value)
+    if isinstance(value, str):
+        return (2, value)
+    if isinstance(value, list):
+        return (3, tuple(_json_key(v) for v in value))
+    if isinstance(value, dict):
+        return (4, frozenset((k, _json_key(v)) for k, v in value.items()))
+    return (5, id(value))
+
+
+def _json_unique(values: list[Any]) -> bool:
+    """``uniqueItems`` as JSON Schema (and jsonschema) means it."""
+    return len({_json_key(v) for v in values}) == len(values)
+
+
+def strict_refs(schema: Any) -> Any:
+    """Move each ``$ref`` that has siblings into a one-member ``anyOf``.
+
+    OpenAI's strict mode rejects ``{"$ref": ..., "description": ...}``; ``{"anyOf": [{"$ref":
+    ...}], "description": ...}`` says the same and is accepted.
+    """
+    if isinstance(schema, list):
+        return [strict_refs(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in ("properties", "$defs") and isinstance(value, dict):
+            out[key] = {name: strict_refs(sub) for name, sub in value.items()}
+        elif key in ("enum", "const", "default", "examples"):  # values, not schemas
+            out[key] = value
+        else:
+            out[key] = strict_refs(value)
+    if "$ref" in out and len(out) > 1:
+        ref = out.pop("$ref")
+        out["anyOf"] = [{"$ref": ref}]
+    return out
 
 
 # -- JSON helpers -------------------------------------------------------------------------------
@@ -338,7 +484,17 @@ def _to_int(value: Any) -> Any:
 
 
 def _to_float(value: Any) -> Any:
-    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except OverflowError:  # a JSON number, but beyond any float
+            raise BadArgument(f"{_short(value)} is too large for a float") from None
+    return value
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}...{text[-10:]} ({len(text)} digits)"
 
 
 def _is_int(value: Any) -> bool:
@@ -453,7 +609,7 @@ class _Builder:
             return container
         if isinstance(hint, (str, typing.ForwardRef)):
             return self.node(self._resolve(hint, path), path)
-        raise self.error(path, f"unsupported type {_type_name(hint)}")
+        raise self.error(path, f"unsupported type {_type_name(hint)}{_replacement(hint)}")
 
     def _resolve(self, hint: str | typing.ForwardRef, path: str) -> Any:
         """Evaluate a forward reference left inside a hint, e.g. ``list["Node"]`` on 3.10."""
@@ -471,12 +627,19 @@ class _Builder:
         raise self.error(path, f"unresolved forward reference {text!r}")
 
     def _annotated(self, hint: Any, path: str) -> _Node:
-        base, *metadata = typing.get_args(hint)
+        base, *items = typing.get_args(hint)
         node = self.node(base, path)
-        description = next((m for m in metadata if isinstance(m, str)), None)
-        if description is None:
+        try:
+            metadata = read_metadata(items)
+            schema, accepts = metadata.apply(node.schema, node.accepts)
+        except ValueError as exc:
+            raise self.error(path, str(exc)) from None
+        if metadata.description is None and not metadata.annotations and schema is node.schema:
             return node
-        return _Node({**node.schema, "description": description}, node.accepts, node.convert)
+        schema = {**schema, **metadata.annotations}
+        if metadata.description is not None:
+            schema["description"] = metadata.description
+        return _Node(schema, accepts, node.convert)
 
     def _union(self, args: tuple[Any, ...], path: str) -> _Node:
         members = [self.node(arg, path) for arg in args]
@@ -510,11 +673,12 @@ class _Builder:
             return any(_json_equal(value, j) for j, _ in pairs)
 
         def convert(value: Any) -> Any:
+            # The declared value itself: an Enum member, or 2 (not the 2.0 JSON also calls 2).
             return next((p for j, p in pairs if _json_equal(value, j)), value)
 
-        has_members = any(isinstance(arg, enum.Enum) for arg in args)
+        exact = all(type(j) is type(p) and type(j) in (str, bool, type(None)) for j, p in pairs)
         schema = _enum_schema([j for j, _ in pairs])
-        return _Node(schema, accepts, convert if has_members else None)
+        return _Node(schema, accepts, None if exact else convert)
 
     def _enum(self, cls: type[enum.Enum], path: str) -> _Node:
         values = [member.value for member in cls]
@@ -525,8 +689,10 @@ class _Builder:
         def accepts(value: Any) -> bool:
             return any(_json_equal(value, v) for v in values)
 
+        members = list(cls)
+
         def convert(value: Any) -> Any:
-            return cls(value) if accepts(value) else value
+            return next((m for m in members if _json_equal(value, m.value)), value)
 
         return _Node(_enum_schema(values), accepts, convert)
 
@@ -540,6 +706,10 @@ class _Builder:
             return _array(None, tuple) if bare else self._tuple(args, path)
         if kind in _SEQUENCES or kind in _SETS:
             item = self.node(args[0], f"{path}[]") if args else None
+            if kind in _SETS and args and _unhashable(args[0]):
+                raise self.error(
+                    path, f"set items must be hashable, and {_type_name(args[0])} is not; use a list"
+                )
             return _array(item, _SEQUENCES.get(kind) or _SETS[kind])
         if kind in _MAPPINGS:
             return self._mapping(args, path)
@@ -562,7 +732,10 @@ class _Builder:
         def convert(value: Any) -> Any:
             if not isinstance(value, list):
                 return value
-            return tuple(n.convert(v) if n.convert else v for n, v in zip(items, value, strict=False))
+            out = []
+            for i, (n, v) in enumerate(zip(items, value, strict=False)):
+                out.append(_convert_at(n.convert, v, i) if n.convert else v)
+            return tuple(out)
 
         schema: JSONSchema = {"type": "array"}
         if items:  # the metaschema wants a non-empty prefixItems; tuple[()] is just maxItems 0
@@ -589,7 +762,7 @@ class _Builder:
         def convert(value: Any) -> Any:
             if not isinstance(value, dict) or values.convert is None:
                 return value
-            return {k: values.convert(v) for k, v in value.items()}
+            return {k: _convert_at(values.convert, v, k) for k, v in value.items()}
 
         schema = {"type": "object", "additionalProperties": values.schema}
         return _Node(schema, accepts, convert if values.convert else None)
@@ -669,7 +842,13 @@ class _Builder:
         by_name = {f.name: f for f in fields}
 
         def convert(value: Any) -> Any:
-            return cls(**convert_fields(by_name, value)) if isinstance(value, dict) else value
+            if not isinstance(value, dict):
+                return value
+            kwargs = convert_fields(by_name, value)
+            try:
+                return cls(**kwargs)
+            except (TypeError, ValueError) as exc:  # e.g. a __post_init__ that refuses the value
+                raise BadArgument(f"{cls.__qualname__}(...) refused it: {exc}") from exc
 
         return _Node(self.object_schema(fields), _object_accepts(fields, self.strict), convert)
 
@@ -681,7 +860,7 @@ class _Builder:
             self.field(
                 key,
                 hint,
-                required=key in required_keys,
+                required=_key_required(hint, key in required_keys),
                 default=NO_DEFAULT,
                 description=doc.params.get(key),
                 path=f"{path} -> {cls.__qualname__}.{key}",
@@ -707,14 +886,26 @@ def _array(item: _Node | None, build: type) -> _Node:
     if build in (set, frozenset):
         schema["uniqueItems"] = True
 
+    unique = build in (set, frozenset)
+
     def accepts(value: Any) -> bool:
-        return isinstance(value, list) and (item is None or all(item.accepts(v) for v in value))
+        return (
+            isinstance(value, list)
+            and (item is None or all(item.accepts(v) for v in value))
+            and (not unique or _json_unique(value))
+        )
 
     def convert(value: Any) -> Any:
         if not isinstance(value, list):
             return value
-        items = value if item is None or item.convert is None else map(item.convert, value)
-        return build(items)
+        if item is None or item.convert is None:
+            items = value
+        else:
+            items = [_convert_at(item.convert, v, i) for i, v in enumerate(value)]
+        try:
+            return build(items)
+        except TypeError as exc:  # set items that are not hashable, e.g. lists inside set[Any]
+            raise BadArgument(f"cannot be a {build.__name__}: {exc}") from None
 
     needs_convert = build is not list or (item is not None and item.convert is not None)
     return _Node(schema, accepts, convert if needs_convert else None)

@@ -16,14 +16,26 @@ import inspect
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Generic, overload
 
-from aclarifai._schema import FunctionSchema, build_function_schema, find_context_params
+from aclarifai._schema import BadArgument, FunctionSchema, build_function_schema, find_context_params
 from aclarifai.errors import ToolArgumentsError
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
     from jsonschema.protocols import Validator
+
+    # Defaults (PEP 696) let a bare ``Tool`` mean ``Tool[..., Any]`` in annotations. Only type
+    # checkers read typing_extensions here; at run time typing's own ParamSpec/TypeVar serve.
+    from typing_extensions import ParamSpec, TypeVar
+
+    P = ParamSpec("P", default=...)
+    R = TypeVar("R", default=Any)
+else:
+    from typing import ParamSpec, TypeVar
+
+    P = ParamSpec("P")
+    R = TypeVar("R")
 
 __all__ = ["RunContext", "Tool", "tool"]
 
@@ -49,7 +61,7 @@ class RunContext:
     """The name of the tool being run."""
 
 
-class Tool:
+class Tool(Generic[P, R]):
     """A function the model may call, with the JSON schema of its arguments.
 
     Build one with :func:`tool` from a type-hinted function, or directly from a JSON schema::
@@ -58,17 +70,18 @@ class Tool:
 
     A raw ``Tool`` checks ``parameters`` against the JSON Schema metaschema right away and
     passes the arguments to ``function`` unchanged (``RunContext`` is still injected).
-    Calling the tool object calls the function directly.
+    Calling the tool object calls the function directly, and type checkers see the function's
+    own signature there: ``Tool[P, R]`` is generic over its parameters and return type.
     """
 
     name: str
     description: str
     parameters: dict[str, Any]
-    function: Callable[..., Any]
+    function: Callable[P, R]
     timeout: float | None
     strict: bool
     __name__: str  # the function's for @tool, else the tool name
-    __wrapped__: Callable[..., Any]  # set for tools made by @tool, like functools.wraps does
+    __wrapped__: Callable[P, R]  # set for tools made by @tool, like functools.wraps does
     _validator: Validator | None  # compiled on first use and kept
 
     def __init__(
@@ -76,7 +89,7 @@ class Tool:
         name: str,
         description: str,
         parameters: dict[str, Any],
-        function: Callable[..., Any],
+        function: Callable[P, R],
         *,
         timeout: float | None = None,
         strict: bool = False,
@@ -90,7 +103,7 @@ class Tool:
         name: str,
         description: str,
         parameters: dict[str, Any],
-        function: Callable[..., Any],
+        function: Callable[P, R],
         timeout: float | None,
         strict: bool,
         spec: FunctionSchema | None,
@@ -113,16 +126,15 @@ class Tool:
         self._is_async = _is_async_callable(function)
         self._validator = None
 
-    @classmethod
+    @staticmethod
     def _from_function(
-        cls,
-        function: Callable[..., Any],
+        function: Callable[P, R],
         *,
         name: str | None,
         description: str | None,
         timeout: float | None,
         strict: bool,
-    ) -> Tool:
+    ) -> Tool[P, R]:
         if isinstance(function, Tool):
             raise TypeError(f"{function!r} is already a Tool")
         tool_name = name if name is not None else getattr(function, "__name__", "")
@@ -131,7 +143,7 @@ class Tool:
         text = description if description is not None else spec.description
         # The generated schema is valid by construction: skip the metaschema check, which
         # would import jsonschema while the user's module is being imported.
-        self = cls.__new__(cls)
+        self: Tool[P, R] = Tool.__new__(Tool)
         self._setup(tool_name, text, spec.parameters, function, timeout, strict, spec)
         # Look like the function to introspection (help(), inspect.signature, docs tools).
         for attr in ("__module__", "__name__", "__qualname__", "__doc__"):
@@ -166,7 +178,11 @@ class Tool:
         if self._validator is None:
             self._validator = _compile(self.parameters)
         instance = dict(arguments) if isinstance(arguments, Mapping) else arguments
-        errors = _collect_errors(self._validator, instance)
+        try:
+            errors = _collect_errors(self._validator, instance)
+        except (ArithmeticError, ValueError, TypeError, RecursionError) as exc:
+            # jsonschema itself can fail on some values: multipleOf 0.5 of 10**400 overflows.
+            errors = [("$", f"the arguments could not be checked: {type(exc).__name__}: {exc}")]
         if errors:
             raise ToolArgumentsError(self.name, errors)
 
@@ -181,7 +197,10 @@ class Tool:
         """
         self.validate(arguments)
         if self._spec is not None:
-            kwargs = self._spec.convert_arguments(arguments)
+            try:
+                kwargs = self._spec.convert_arguments(arguments)
+            except BadArgument as exc:  # valid JSON that the declared type cannot hold
+                raise ToolArgumentsError(self.name, [(_json_path(exc.path), exc.message)]) from exc
         else:
             kwargs = dict(arguments)
         if self._context_params:
@@ -192,14 +211,15 @@ class Tool:
         return await _run_with_timeout(self._call(kwargs), self.timeout, self.name)
 
     async def _call(self, kwargs: dict[str, Any]) -> Any:
+        function: Callable[..., Any] = self.function  # called with the model's keywords
         if self._is_async:
-            return await self.function(**kwargs)
-        result = await asyncio.to_thread(self.function, **kwargs)
+            return await function(**kwargs)
+        result = await asyncio.to_thread(function, **kwargs)
         if inspect.isawaitable(result):  # a sync wrapper around a coroutine function
             result = await result
         return result
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Call the underlying function directly, exactly as if it were not a tool."""
         return self.function(*args, **kwargs)
 
@@ -209,14 +229,14 @@ class Tool:
 
 @overload
 def tool(
-    function: Callable[..., Any],
+    function: Callable[P, R],
     /,
     *,
     name: str | None = None,
     description: str | None = None,
     timeout: float | None = None,
     strict: bool = False,
-) -> Tool: ...
+) -> Tool[P, R]: ...
 
 
 @overload
@@ -228,7 +248,7 @@ def tool(
     description: str | None = None,
     timeout: float | None = None,
     strict: bool = False,
-) -> Callable[[Callable[..., Any]], Tool]: ...
+) -> Callable[[Callable[P, R]], Tool[P, R]]: ...
 
 
 def tool(
@@ -239,7 +259,7 @@ def tool(
     description: str | None = None,
     timeout: float | None = None,
     strict: bool = False,
-) -> Tool | Callable[[Callable[..., Any]], Tool]:
+) -> Tool[..., Any] | Callable[[Callable[..., Any]], Tool[..., Any]]:
     """Make a :class:`Tool` of a type-hinted function; use as ``@tool`` or ``@tool(...)``.
 
     The schema comes from the parameters' type hints, the description from the docstring's
@@ -254,7 +274,7 @@ def tool(
         strict: Produce an OpenAI strict-mode schema and ask the model to follow it exactly.
     """
 
-    def decorate(fn: Callable[..., Any]) -> Tool:
+    def decorate(fn: Callable[..., Any]) -> Tool[..., Any]:
         return Tool._from_function(fn, name=name, description=description, timeout=timeout, strict=strict)
 
     return decorate if function is None else decorate(function)
