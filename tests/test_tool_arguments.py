@@ -271,7 +271,8 @@ CONSTRAINED = [
     (Annotated[int, Field(ge=0)], {"type": "integer", "minimum": 0}, [0], [-1]),
     (Annotated[float, at.Gt(0), at.Lt(1)], {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
      [0.5], [0, 1, 2]),
-    (Annotated[int, at.Interval(ge=1, le=3)], {"type": "integer", "minimum": 1, "maximum": 3}, [1, 3], [0, 4]),
+    (Annotated[int, at.Interval(ge=1, le=3)], {"type": "integer", "minimum": 1, "maximum": 3},
+     [1, 3], [0, 4]),
     (Annotated[float, at.MultipleOf(0.5)], {"type": "number", "multipleOf": 0.5}, [1.5, 2.0], [1.2]),
     (Annotated[int, Field(gt=1, le=10, multiple_of=2)],
      {"type": "integer", "exclusiveMinimum": 1, "maximum": 10, "multipleOf": 2}, [2, 10], [1, 3, 12]),
@@ -287,8 +288,8 @@ CONSTRAINED = [
      {"type": "string", "pattern": "^[a-z]+$", "description": "Lower case."}, ["abc"], ["Abc"]),
     (Annotated[str, StringConstraints(max_length=2, pattern="x")],
      {"type": "string", "maxLength": 2, "pattern": "x"}, ["x", "ax"], ["a", "xxx"]),
-    (Annotated[int, Field(title="Count", examples=[3])], {"type": "integer", "title": "Count", "examples": [3]},
-     [3], ["3"]),
+    (Annotated[int, Field(title="Count", examples=[3])],
+     {"type": "integer", "title": "Count", "examples": [3]}, [3], ["3"]),
 ]
 
 
