@@ -14,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, overload
+from typing import TypeVar as _TypeVar
 
 from aclarifai._schema import BadArgument, FunctionSchema, build_function_schema, find_context_params
 from aclarifai.errors import ToolArgumentsError
@@ -36,6 +37,7 @@ else:
 
     P = ParamSpec("P")
     R = TypeVar("R")
+T = _TypeVar("T")
 
 __all__ = ["RunContext", "Tool", "tool"]
 
@@ -185,6 +187,18 @@ class Tool(Generic[P, R]):
             errors = [("$", f"the arguments could not be checked: {type(exc).__name__}: {exc}")]
         if errors:
             raise ToolArgumentsError(self.name, errors)
+
+    @overload
+    async def invoke(
+        self: Tool[..., Coroutine[Any, Any, T]],
+        arguments: Mapping[str, Any],
+        context: RunContext | None = None,
+    ) -> T: ...
+
+    @overload
+    async def invoke(
+        self: Tool[..., T], arguments: Mapping[str, Any], context: RunContext | None = None
+    ) -> T: ...
 
     async def invoke(self, arguments: Mapping[str, Any], context: RunContext | None = None) -> Any:
         """Validate ``arguments``, then call the function with them as keyword arguments.
