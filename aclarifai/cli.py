@@ -19,12 +19,12 @@ import orjson
 from . import events as ev
 from ._batchfile import Line, load_finished, read_requests, run_line
 from ._batchpump import pump
-from ._config import resolve_api_key, resolve_base_url
+from ._config import is_clarifai_api, resolve_api_key, resolve_base_url
 from ._version import __version__
 from .batch import BatchItem, RateLimiter
 from .client import AsyncClarifai
 from .errors import ClarifaiError
-from .models import resolve_model
+from .models import wire_model
 from .types import Usage
 
 DEFAULT_MODEL = "https://clarifai.com/openai/chat-completion/models/gpt-oss-120b"
@@ -263,7 +263,7 @@ def run_batch(args: argparse.Namespace, err: TextIO | None = None) -> int:
     err = err or sys.stderr
     try:
         resolve_api_key(None)  # no PAT or a bad base URL: say so before touching any file
-        resolve_base_url(args.base_url)
+        base_url = resolve_base_url(args.base_url)
         lines = read_requests(args.input)
         done_indices, done_ids = load_finished(args.output)
         if args.concurrency < 1:
@@ -271,7 +271,7 @@ def run_batch(args: argparse.Namespace, err: TextIO | None = None) -> int:
         _as_limiter(args.rate_limit)  # validates the rate
         pending = [line for line in lines if not line.finished(done_indices, done_ids)]
         if args.model is not None:
-            resolve_model(args.model)
+            wire_model(args.model, clarifai_api=is_clarifai_api(base_url))
         elif any(line.model is None and line.problem is None for line in pending):
             raise ValueError("no model: pass --model (or set ACLARIFAI_MODEL), or name one per line")
     except (OSError, ValueError, ClarifaiError) as exc:
