@@ -33,18 +33,13 @@ REQUEST_ID_HEADERS = (
 
 
 def request_id_of(headers: Mapping[str, str] | None) -> str | None:
-    """The request id a response's headers carry (case-insensitive), or None."""
+    """The request id a response's headers carry (names case-insensitive), or None."""
     if not headers:
         return None
+    if not isinstance(headers, (CIMultiDict, CIMultiDictProxy)):  # aiohttp's are case-blind
+        headers = {key.lower(): value for key, value in headers.items()}
     for name in REQUEST_ID_HEADERS:
         value = headers.get(name)
-        if value:
-            return value
-    if isinstance(headers, (CIMultiDict, CIMultiDictProxy)):  # aiohttp's: already case-blind
-        return None
-    lowered = {key.lower(): value for key, value in headers.items()}
-    for name in REQUEST_ID_HEADERS:
-        value = lowered.get(name)
         if value:
             return value
     return None

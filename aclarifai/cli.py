@@ -29,6 +29,7 @@ from .types import Usage
 
 DEFAULT_MODEL = "https://clarifai.com/openai/chat-completion/models/gpt-oss-120b"
 DEMO_MODEL = "https://clarifai.com/openai/chat-completion/models/gpt-oss-20b"
+BASE_URL_HELP = "API root, or a gateway's URL with its path (default: CLARIFAI_API_BASE)"
 
 WEATHER_TOOL: dict[str, Any] = {
     "type": "function",
@@ -140,7 +141,7 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--max-tokens", type=int, default=None)
     chat.add_argument("--reasoning-effort", choices=["low", "medium", "high"], default=None)
     chat.add_argument("--show-reasoning", action="store_true", help="print reasoning, dimmed")
-    chat.add_argument("--base-url", default=None, help="API root (default: CLARIFAI_API_BASE)")
+    chat.add_argument("--base-url", default=None, help=BASE_URL_HELP)
     commands.add_parser("demo", help="run offline against the bundled FakeClarifai server")
     batch = commands.add_parser(
         "batch", help="run every request of a JSONL file, resumably (needs CLARIFAI_PAT)",
@@ -158,7 +159,7 @@ def _parser() -> argparse.ArgumentParser:
         help="request starts per second (default: no limit; Clarifai's account default is 15)",
     )
     batch.add_argument("--max-retries", type=int, default=2, help="retries per request (default 2)")
-    batch.add_argument("--base-url", default=None, help="API root (default: CLARIFAI_API_BASE)")
+    batch.add_argument("--base-url", default=None, help=BASE_URL_HELP)
     return parser
 
 
