@@ -456,12 +456,23 @@ async def test_closing_an_agent_run_cancels_the_mcp_call(stdio: MCPServer, clien
 
     fake.add_tool_calls([{"name": "slow", "arguments": {"seconds": 600}, "id": "call_slow"}])
     agent = Agent(AGENT_MODEL, mcp_servers=[stdio], client=client)
+
+    async def server_counted(key: str) -> dict[str, Any]:
+        while True:
+            counted = (await stdio.call_tool("calls", {})).structured_content or {}
+            if counted.get(key):
+                return counted
+            await asyncio.sleep(0.05)
+
     async with agent.stream("Wait.") as events:
         async for event in events:
             if isinstance(event, ToolCallReady):
+                await asyncio.wait_for(server_counted("slow"), BOUND)  # the server is running it
                 break  # leaving `async with` cancels the run, and with it the MCP request
     answers = _tool_answers(events.result.messages)
     assert list(answers) == ["call_slow"] and "cancel" in answers["call_slow"].lower()
+    counted = await asyncio.wait_for(server_counted("slow_cancelled"), BOUND)  # it heard the cancel
+    assert counted["slow"] == counted["slow_cancelled"] == 1
     assert await asyncio.wait_for(stdio.call_tool("add", {"a": 5, "b": 5}), BOUND) == "10"
 
 
