@@ -311,3 +311,30 @@ async def test_aclose_default_clients_ends_their_streams(fake: FakeClarifai) -> 
     )
     assert completion.choices[0].message.content == "after the close"
     await aclarifai.aclose_default_clients()
+
+
+async def test_a_batch_ends_with_its_client_closed(fake: FakeClarifai) -> None:
+    """A closed client ends a batch (docs/batches.md); it is not one failed item after another."""
+    before = asyncio.all_tasks()
+    fake.add_text("first")
+    fake.add_text("late", delay=3600, times=4)
+    client = make_client(fake)
+    batch = aclarifai.abatch_stream(MODEL, [MESSAGES] * 100, max_concurrency=4, client=client)
+    seen = []
+
+    async def consume() -> None:
+        async for item in batch:
+            seen.append(item)
+            await fake.wait_until(lambda: fake.active_requests == 4, GUARD)
+            await client.aclose()
+
+    with pytest.raises(ClientClosedError):
+        await asyncio.wait_for(consume(), GUARD)
+    assert [item.error for item in seen] == [None]
+    assert fake.request_count == 5
+    await nothing_left(fake, client, before)
+
+    with pytest.raises(ClientClosedError):  # and a batch on a closed client does not start
+        await asyncio.wait_for(
+            aclarifai.abatch_completion(MODEL, [MESSAGES] * 3, client=client), GUARD
+        )
