@@ -30,6 +30,7 @@ from .errors import (
     ConfigurationError,
     ConflictError,
     InternalServerError,
+    InvalidModelError,
     LimiterUnavailableError,
     LimiterWaitError,
     MaxTurnsExceeded,
@@ -74,6 +75,7 @@ from .types import (
 )
 
 if TYPE_CHECKING:
+    from ._toolservers import ToolServer
     from .agent import (
         Agent,
         AgentEvent,
@@ -102,6 +104,7 @@ _LAZY = {
     **dict.fromkeys(("image", "text"), "media"),
     "instrument": "otel",  # needs the otel extra; never imported by `import aclarifai`
     **dict.fromkeys(("RunContext", "Tool", "tool"), "tools"),
+    "ToolServer": "_toolservers",
 }
 
 
@@ -155,6 +158,7 @@ __all__ = [
     "Function",
     "Hooks",
     "InternalServerError",
+    "InvalidModelError",
     "Limiter",
     "LimiterUnavailableError",
     "LimiterWaitError",
@@ -190,6 +194,7 @@ __all__ = [
     "ToolCallStarted",
     "ToolError",
     "ToolResult",
+    "ToolServer",
     "ToolServerError",
     "TurnFinished",
     "UnprocessableEntityError",
