@@ -243,7 +243,8 @@ class CompletionStream:
             self._finished = True
             if isinstance(exc, APIError):  # e.g. the client was closed during a retry's wait
                 self._error = exc
-                exc.partial = exc.partial or self._partial()
+                if exc.partial is None:
+                    exc.partial = self._partial()
             else:
                 if isinstance(exc, asyncio.CancelledError):
                     message = "the stream was cancelled; it cannot be resumed"
