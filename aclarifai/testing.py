@@ -1,10 +1,10 @@
 """FakeClarifai: a real HTTP server on loopback that speaks Clarifai's OpenAI-compatible API.
 
-Use it to test code that talks to Clarifai without the network::
+Use it to test code that talks to Clarifai without the network:
 
-    async with FakeClarifai() as fake:
-        fake.add_text("Hello there")
-        client = AsyncClarifai(api_key=fake.api_key, base_url=fake.base_url)
+>>> async with FakeClarifai() as fake:
+...     fake.add_text("Hello there")
+...     client = AsyncClarifai(api_key=fake.api_key, base_url=fake.base_url)
 
 Each chat-completion request pops the next scripted reply (``add_text``, ``add_tool_calls``,
 ``add_chunks``, ``add_sse``, ``add_response``/``add_error``, ``add_disconnect``); when the
@@ -124,8 +124,11 @@ class FakeClarifai:
                 "(write https://clarifai.com/{user}/{app}/models/{model})"
             )
         self.api_key = api_key
+        """The PAT the fake accepts (``Bearer`` or ``Key``); pass it as the client's ``api_key``."""
         self.models = list(models)
+        """The model URLs served and listed; a request for another gets Clarifai's 404."""
         self.accept_any_model = accept_any_model
+        """Serve any ``model`` (no 404 or 400 for the model reference)."""
         self._host, self._port = host, port
         self._runner: web.ServerRunner | None = None
         self._base_url: str | None = None
