@@ -18,11 +18,11 @@ import orjson
 from ._batchfile import Line, load_finished, read_requests, run_line
 from ._batchpump import pump
 from ._cli_errors import error_line
-from ._config import resolve_api_key, resolve_base_url
+from ._config import is_clarifai_api, resolve_api_key, resolve_base_url
 from .batch import BatchItem, RateLimiter
 from .client import AsyncClarifai
 from .errors import ClarifaiError
-from .models import resolve_model
+from .models import wire_model
 from .types import Usage
 
 __all__ = ["BATCH_HELP", "run_batch"]
@@ -143,7 +143,7 @@ def run_batch(args: Any, err: TextIO | None = None) -> int:
     err = err or sys.stderr
     try:
         resolve_api_key(args.api_key)  # no PAT or a bad base URL: say so before touching files
-        resolve_base_url(args.base_url)
+        base_url = resolve_base_url(args.base_url)
         lines = read_requests(args.input)
         done_indices, done_ids = load_finished(args.output)
         if args.concurrency < 1:
@@ -151,7 +151,7 @@ def run_batch(args: Any, err: TextIO | None = None) -> int:
         _as_limiter(args.rate_limit)  # validates the rate
         pending = [line for line in lines if not line.finished(done_indices, done_ids)]
         if args.model is not None:
-            resolve_model(args.model)
+            wire_model(args.model, clarifai_api=is_clarifai_api(base_url))
         elif any(line.model is None and line.problem is None for line in pending):
             raise ValueError("no model: pass --model (or set ACLARIFAI_MODEL), or name one per line")
     except (OSError, ValueError, ClarifaiError) as exc:

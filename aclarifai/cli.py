@@ -20,9 +20,10 @@ from typing import NoReturn
 from ._cli_batch import BATCH_HELP, run_batch
 from ._cli_chat import DEMO_MODEL, ChatFailed, run_chat, run_demo
 from ._cli_errors import error_line, is_user_mistake
+from ._config import is_clarifai_api, resolve_base_url
 from ._version import __version__
 from .errors import ClarifaiError
-from .models import resolve_model
+from .models import wire_model
 
 __all__ = ["DEFAULT_MODEL", "DEMO_MODEL", "main", "run_batch", "run_chat", "run_demo"]
 
@@ -33,7 +34,10 @@ Chat with a model hosted on Clarifai from the terminal, run a JSONL file of requ
 the offline demo. Needs a Clarifai Personal Access Token in CLARIFAI_PAT (except the demo).
 Exit status: 0 done, 1 the call failed, 2 a mistake in the command."""
 _PAT_HELP = "a Clarifai PAT (default: CLARIFAI_PAT; prefer the variable, command lines are visible)"
-_BASE_HELP = "API root (default: CLARIFAI_API_BASE, else https://api.clarifai.com)"
+BASE_URL_HELP = (
+    "API root, or a gateway's URL with its path "
+    "(default: CLARIFAI_API_BASE, else https://api.clarifai.com)"
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -116,7 +120,7 @@ def _chat_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
     chat.add_argument("--max-retries", type=_COUNT, default=2,
                       help="retries after a timeout or a server error (default 2)")
     chat.add_argument("--api-key", default=None, metavar="PAT", help=_PAT_HELP)
-    chat.add_argument("--base-url", default=None, help=_BASE_HELP)
+    chat.add_argument("--base-url", default=None, help=BASE_URL_HELP)
 
 
 def _batch_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -138,7 +142,7 @@ def _batch_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
     )
     batch.add_argument("--max-retries", type=_COUNT, default=2, help="retries per request (default 2)")
     batch.add_argument("--api-key", default=None, metavar="PAT", help=_PAT_HELP)
-    batch.add_argument("--base-url", default=None, help=_BASE_HELP)
+    batch.add_argument("--base-url", default=None, help=BASE_URL_HELP)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -153,7 +157,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             asyncio.run(run_demo())
         else:
-            resolve_model(args.model)  # a bad reference is a mistake: say so before connecting
+            # A bad model reference is a mistake: say so before connecting (behind a gateway
+            # any name goes, it is the gateway's to understand).
+            base_url = resolve_base_url(args.base_url)
+            wire_model(args.model, clarifai_api=is_clarifai_api(base_url))
             asyncio.run(run_chat(args))
     except ChatFailed as failed:
         tries = f"{failed.attempts} attempt{'s' if failed.attempts != 1 else ''}"
