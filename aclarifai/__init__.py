@@ -76,6 +76,7 @@ from .types import (
 if TYPE_CHECKING:
     from . import testing as testing
     from . import web as web
+    from ._toolservers import ToolServer
     from .agent import (
         Agent,
         AgentEvent,
@@ -104,6 +105,7 @@ _LAZY = {
     **dict.fromkeys(("image", "text"), "media"),
     "instrument": "otel",  # needs the otel extra; never imported by `import aclarifai`
     **dict.fromkeys(("RunContext", "Tool", "tool"), "tools"),
+    "ToolServer": "_toolservers",
 }
 
 
@@ -199,6 +201,7 @@ __all__ = [
     "ToolCallStarted",
     "ToolError",
     "ToolResult",
+    "ToolServer",
     "ToolServerError",
     "TurnFinished",
     "UnprocessableEntityError",

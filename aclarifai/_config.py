@@ -189,15 +189,14 @@ def _checked_base_url(given: _Secret | None, allow_insecure_http: bool) -> tuple
         hostname = parts.hostname
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError:
-        shown = "(not shown: it contains '@')" if "@" in raw else repr(raw)
-        return "", f"{what} is not a valid URL: {shown}"
+        return "", f"{what} is not a valid URL: {_shown(raw)}"
     if "@" in parts.netloc:
         # Not echoed: whatever sits before the "@" is a credential.
         return "", (
             f"{what} must not carry credentials (user:password@host); pass the PAT as api_key"
         )
     if parts.scheme not in ("http", "https") or not hostname:
-        return "", f"{what} must be an http(s) URL, got {raw!r}"
+        return "", f"{what} must be an http(s) URL, got {_shown(raw)}"
     if parts.query or parts.fragment:
         # Not echoed either: a query string may carry a token.
         return "", f"{what} must not carry a query or fragment ({parts.scheme}://{parts.netloc})"
@@ -209,6 +208,13 @@ def _checked_base_url(given: _Secret | None, allow_insecure_http: bool) -> tuple
     path = parts.path.rstrip("/")
     path = path.removesuffix("/chat/completions")
     return f"{parts.scheme}://{parts.netloc}{path or OPENAI_PATH}", None
+
+
+def _shown(raw: str) -> str:
+    """A refused URL as an error message may show it: not at all if it may carry a credential."""
+    if any(mark in raw for mark in "@?#"):
+        return "(not shown: it may carry a credential)"
+    return repr(raw)
 
 
 def is_clarifai_api(base_url: str) -> bool:

@@ -238,3 +238,17 @@ async def test_failing_requests_show_no_pat(fake: FakeClarifai) -> None:
         text = assert_hidden(error)
         assert wrong not in text
         assert "'Authorization': '<secret>'" in text  # the frames holding the headers were shown
+
+
+@pytest.mark.parametrize(
+    "url",
+    [f"ftp://gateway.example.com/v1?token={URL_SECRET}",
+     f"https://gateway.example.com:port/v1?token={URL_SECRET}",
+     f"https://gateway.example.com/v1#{URL_SECRET}"],
+)
+def test_other_refused_urls_are_not_echoed_when_they_may_carry_a_credential(url: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        AsyncClarifai(api_key=PAT, base_url=url)
+    message = str(info.value)
+    assert "base_url" in message and ("not shown" in message or "query or fragment" in message)
+    assert_hidden(info.value)
