@@ -59,7 +59,9 @@ class _Printer:
         self.out, self.show_reasoning = out, show_reasoning
         self._tty = out.isatty()
         self._section: str | None = None
-        self.started = asyncio.Event()  # the first byte of output was written
+        self.started = False  # the first byte of output was written
+        self.reasoning = False  # hidden reasoning is arriving: the model is thinking
+        self.wake = asyncio.Event()  # set when either of them becomes true
 
     def _enter(self, section: str) -> None:
         # Headings only when there is reasoning to tell apart from the answer.
@@ -72,6 +74,9 @@ class _Printer:
     def write(self, event: ev.StreamEvent) -> ev.ToolCallDone | None:
         if isinstance(event, ev.ReasoningDelta):
             if not self.show_reasoning:
+                if not self.reasoning:
+                    self.reasoning = True
+                    self.wake.set()
                 return None
             self._enter("reasoning")
             self._emit(f"{_DIM}{event.text}{_RESET}" if self._tty else event.text)
@@ -90,7 +95,9 @@ class _Printer:
 
     def _emit(self, text: str) -> None:
         if text:
-            self.started.set()
+            if not self.started:
+                self.started = True
+                self.wake.set()
             self.out.write(text)
             self.out.flush()
 
@@ -132,22 +139,28 @@ async def _notice(err: TextIO, printer: _Printer, attempts: _Attempts, total: in
     start = time.monotonic()
     shown = 0
     try:
-        with suppress(TimeoutError):
-            await asyncio.wait_for(printer.started.wait(), NOTICE_AFTER)
-        while not printer.started.is_set():
+        while not printer.started and (left := NOTICE_AFTER - (time.monotonic() - start)) > 0:
+            await _sleep_until_woken(printer, left)
+        while not printer.started:
             waited = time.monotonic() - start
-            line = f"waiting for the model... {waited:.0f}s, attempt {attempts.count} of {total}"
+            doing = "the model is reasoning" if printer.reasoning else "waiting for the model"
+            line = f"{doing}... {waited:.0f}s, attempt {attempts.count} of {total}"
             if attempts.last_failure:
                 line += f" (the last one failed: {attempts.last_failure})"
             err.write("\r" + line.ljust(shown))
             err.flush()
             shown = len(line)
-            with suppress(TimeoutError):
-                await asyncio.wait_for(printer.started.wait(), 1.0)
+            await _sleep_until_woken(printer, 1.0)
     finally:
         if shown:
             err.write("\r" + " " * shown + "\r")
             err.flush()
+
+
+async def _sleep_until_woken(printer: _Printer, seconds: float) -> None:
+    printer.wake.clear()
+    with suppress(asyncio.TimeoutError):  # not yet the builtin on Python 3.10
+        await asyncio.wait_for(printer.wake.wait(), seconds)
 
 
 def _timeout(seconds: float | None) -> Timeout | None:

@@ -18,8 +18,15 @@ def error_line(exc: BaseException) -> str:
     folded into it."""
     if isinstance(exc, MissingAPIKeyError):
         return f"error: {NO_PAT}"
-    parts = [part.strip() for part in str(exc).splitlines() if part.strip()]
-    return "error: " + ("; ".join(parts) or type(exc).__name__)
+    line = ""
+    listing = False  # the previous line was a lone item, e.g. one accepted model form
+    for part in (part.strip() for part in str(exc).splitlines()):
+        if not part:
+            continue
+        item = " " not in part and not part.endswith(":")
+        line += part if not line else (" | " if item and listing else " ") + part
+        listing = item
+    return "error: " + (line or type(exc).__name__)
 
 
 def is_user_mistake(exc: BaseException) -> bool:

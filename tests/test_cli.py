@@ -17,6 +17,7 @@ import pytest
 
 from aclarifai import _cli_chat
 from aclarifai._cli_batch import _Progress
+from aclarifai._cli_errors import error_line
 from aclarifai.cli import DEFAULT_MODEL, _parser, main, run_chat
 from aclarifai.testing import FakeClarifai
 
@@ -65,6 +66,12 @@ def test_a_bad_model_reference_is_one_error_line_in_a_real_shell() -> None:
     line = assert_one_error_line(result.stderr)
     assert "unrecognised model reference 'gpt-4o'" in line
     assert "https://clarifai.com/{user}/{app}/models/{model}" in line  # the accepted forms
+
+
+def test_a_multi_line_message_folds_into_one_line() -> None:
+    message = "bad thing.\naccepted:\n  a/{b}\n  c/{d}\n(a note that\nwraps)\n"
+    assert error_line(ValueError(message)) == "error: bad thing. accepted: a/{b} | c/{d} (a note that wraps)"
+    assert error_line(ValueError()) == "error: ValueError"
 
 
 @pytest.mark.parametrize(
@@ -172,6 +179,12 @@ async def test_chat_says_it_is_waiting_on_a_terminal(
     screen = err.getvalue()
     assert "\rwaiting for the model... 0s, attempt 1 of 1" in screen
     assert screen.endswith("\r")  # the notice is wiped before the error is printed
+
+    fake.add_text("Hidden thoughts.", reasoning="Let me think for a while.", stall_after=3)
+    out, err = io.StringIO(), Terminal()
+    with pytest.raises(_cli_chat.ChatFailed):
+        await run_chat(args, out, err)
+    assert "\rthe model is reasoning... " in err.getvalue() and out.getvalue() == ""
 
     fake.add_text("Late but here.", delay=0.2)
     out, err = io.StringIO(), Terminal()
