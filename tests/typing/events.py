@@ -5,6 +5,7 @@ Each event class carries its ``type`` as a ``Literal`` tag, so comparing it (``=
 """
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any, Literal, assert_type
 
 import aclarifai
@@ -58,7 +59,7 @@ def show(event: StreamEvent) -> str:
         assert_type(event, ToolCallArgumentsDelta)
         assert_type(event.delta, str)
         assert_type(event.arguments_so_far, str)
-        assert_type(event.parsed_so_far, dict[str, Any])  # raw JSON values
+        assert_type(event.parsed_so_far, Mapping[str, Any])  # raw JSON values
         return ""
     elif event.type == "tool_call.done":
         assert_type(event, ToolCallDone)
@@ -111,7 +112,7 @@ async def main() -> None:
                     if event.type == "content.delta":
                         print(event.text, end="")
                     elif event.type == "tool_call.arguments.delta":
-                        assert_type(event.parsed_so_far, dict[str, Any])
+                        assert_type(event.parsed_so_far, Mapping[str, Any])
                     elif event.type == "tool_call.done":
                         names.append(event.tool_call.function.name)
                 completion = await stream.get_final_completion()
@@ -131,7 +132,7 @@ async def main() -> None:
               make_chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"city": "Paris"}'}}]}),
               make_chunk({}, finish_reason="tool_calls")]
     accumulator = ChunkAccumulator()
-    seen: list[dict[str, Any]] = []
+    seen: list[Mapping[str, Any]] = []
     for chunk in chunks:
         events = accumulator.add(chunk)
         assert_type(events, list[StreamEvent])
