@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from ._config import _Secret
 from .errors import ConfigurationError, ToolError, ToolServerError
 from .models import resolve_model
 
@@ -86,13 +87,23 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def api_root(base_url: str | None) -> str:
+def api_root(base_url: str | _Secret | None) -> str:
     """The API root the MCP URL is built on: ``base_url``, ``CLARIFAI_API_BASE`` or the default.
 
     An OpenAI-compatible base (``.../v2/ext/openai/v1``) is accepted and cut back to its root,
     so the same ``base_url`` serves the chat client and the MCP servers.
     """
-    raw = base_url or os.environ.get("CLARIFAI_API_BASE") or DEFAULT_API_BASE
+    given = _Secret.wrap(base_url)
+    del base_url  # a refused URL may carry a credential: this frame holds it only wrapped
+    root, problem = _checked_root(given)
+    if problem is not None:
+        raise ConfigurationError(problem)
+    return root
+
+
+def _checked_root(given: _Secret | None) -> tuple[str, str | None]:
+    """``(root, None)`` or ``("", why it is refused)``; returns instead of raising (see above)."""
+    raw = (given.reveal() if given else "") or os.environ.get("CLARIFAI_API_BASE") or DEFAULT_API_BASE
     url = raw.strip().rstrip("/")
     if "://" not in url:
         url = "https://" + url
@@ -100,24 +111,22 @@ def api_root(base_url: str | None) -> str:
         parts = urlsplit(url)
         host = parts.hostname
     except ValueError:
-        raise ConfigurationError("base_url is not a valid URL") from None
+        return "", "base_url is not a valid URL"
     if "@" in parts.netloc:
-        raise ConfigurationError("base_url must not carry credentials (user:password@host); pass api_key")
+        return "", "base_url must not carry credentials (user:password@host); pass api_key"
     if parts.scheme not in ("http", "https") or not host or parts.query or parts.fragment:
-        raise ConfigurationError("base_url must be an http(s) URL with no query or fragment")
+        return "", "base_url must be an http(s) URL with no query or fragment"
     if parts.scheme == "http" and not _is_loopback(host):
-        raise ConfigurationError(
-            f"refusing plain http for {host!r}: the PAT would travel unencrypted; use https"
-        )
+        return "", f"refusing plain http for {host!r}: the PAT would travel unencrypted; use https"
     path = parts.path
     for suffix in _OPENAI_SUFFIXES:
         if path.endswith(suffix):
             path = path[: -len(suffix)]
             break
-    return f"{parts.scheme}://{parts.netloc}{path}"
+    return f"{parts.scheme}://{parts.netloc}{path}", None
 
 
-def clarifai_mcp_url(model: str, base_url: str | None = None) -> str:
+def clarifai_mcp_url(model: str, base_url: str | _Secret | None = None) -> str:
     """The MCP endpoint of a Clarifai model, for any model reference ``resolve_model`` takes.
 
     >>> clarifai_mcp_url("clarifai/acme.tools.search-mcp")
@@ -125,6 +134,8 @@ def clarifai_mcp_url(model: str, base_url: str | None = None) -> str:
 
     A pinned ``/versions/...`` is dropped: the MCP endpoint is addressed by model.
     """
+    base = _Secret.wrap(base_url)
+    del base_url  # see api_root
     try:
         canonical = resolve_model(model)
     except ValueError as exc:
@@ -134,7 +145,7 @@ def clarifai_mcp_url(model: str, base_url: str | None = None) -> str:
         raise ConfigurationError(f"not a Clarifai model reference: {model!r}")
     ids = (quote(match[name], safe="") for name in ("user", "app", "model"))
     user, app, model_id = ids
-    return f"{api_root(base_url)}{MCP_PATH}/users/{user}/apps/{app}/models/{model_id}"
+    return f"{api_root(base)}{MCP_PATH}/users/{user}/apps/{app}/models/{model_id}"
 
 
 def exposed_name(name: str, prefix: str | None = None) -> str:
