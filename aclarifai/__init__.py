@@ -74,6 +74,7 @@ from .types import (
 )
 
 if TYPE_CHECKING:
+    from ._toolservers import ToolServer
     from .agent import (
         Agent,
         AgentEvent,
@@ -102,6 +103,7 @@ _LAZY = {
     **dict.fromkeys(("image", "text"), "media"),
     "instrument": "otel",  # needs the otel extra; never imported by `import aclarifai`
     **dict.fromkeys(("RunContext", "Tool", "tool"), "tools"),
+    "ToolServer": "_toolservers",
 }
 
 
@@ -190,6 +192,7 @@ __all__ = [
     "ToolCallStarted",
     "ToolError",
     "ToolResult",
+    "ToolServer",
     "ToolServerError",
     "TurnFinished",
     "UnprocessableEntityError",
