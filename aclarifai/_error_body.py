@@ -160,9 +160,13 @@ def stream_error(obj: Mapping[str, Any], request_id: str | None, partial: Any) -
     status = inner.get("status_code") if isinstance(inner, Mapping) else None
     if status is None and isinstance(code, int) and 100 <= code < 600:
         status = code
+    if isinstance(status, int):  # also an APIStatusError, as the same error before the stream
+        return errors.StreamStatusError(
+            message or "error in stream", status_code=status, code=code,
+            request_id=request_id or body_request_id, body=dict(obj), partial=partial,
+        )
     return errors.StreamError(
         message or "error in stream",
-        status_code=status if isinstance(status, int) else None,
         code=code,
         request_id=request_id or body_request_id,
         body=dict(obj),
