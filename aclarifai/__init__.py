@@ -29,6 +29,7 @@ from .errors import (
     ConfigurationError,
     ConflictError,
     InternalServerError,
+    InvalidModelError,
     LimiterUnavailableError,
     LimiterWaitError,
     MaxTurnsExceeded,
@@ -77,6 +78,7 @@ from .types import (
 )
 
 if TYPE_CHECKING:
+    from ._toolservers import ToolServer
     from .agent import (
         Agent,
         AgentEvent,
@@ -105,6 +107,7 @@ _LAZY = {
     **dict.fromkeys(("image", "text"), "media"),
     "instrument": "otel",  # needs the otel extra; never imported by `import aclarifai`
     **dict.fromkeys(("RunContext", "Tool", "tool"), "tools"),
+    "ToolServer": "_toolservers",
 }
 
 
@@ -157,6 +160,7 @@ __all__ = [
     "Function",
     "Hooks",
     "InternalServerError",
+    "InvalidModelError",
     "Limiter",
     "LimiterUnavailableError",
     "LimiterWaitError",
@@ -196,6 +200,7 @@ __all__ = [
     "ToolCallStarted",
     "ToolError",
     "ToolResult",
+    "ToolServer",
     "ToolServerError",
     "TurnFinished",
     "UnprocessableEntityError",
