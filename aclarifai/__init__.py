@@ -26,6 +26,7 @@ from .errors import (
     AuthenticationError,
     BadRequestError,
     ClarifaiError,
+    ClientClosedError,
     ConfigurationError,
     ConflictError,
     InternalServerError,
@@ -78,6 +79,8 @@ from .types import (
 )
 
 if TYPE_CHECKING:
+    from . import testing as testing
+    from . import web as web
     from ._toolservers import ToolServer
     from .agent import (
         Agent,
@@ -111,7 +114,14 @@ _LAZY = {
 }
 
 
+# Submodules reachable as attributes after a plain `import aclarifai` (`aclarifai.web.X` in a
+# snippet), imported on first use: neither needs an optional dependency to import.
+_SUBMODULES = ("testing", "web")
+
+
 def __getattr__(name: str) -> object:
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)  # the import binds it here too
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'aclarifai' has no attribute {name!r}")
@@ -121,7 +131,7 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBMODULES))
 
 
 __all__ = [
@@ -145,6 +155,7 @@ __all__ = [
     "ChunkAccumulator",
     "ChunkChoice",
     "ClarifaiError",
+    "ClientClosedError",
     "CompletionOptions",
     "CompletionRequest",
     "CompletionStream",

@@ -32,6 +32,7 @@ from .errors import (
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
+    ClientClosedError,
     StreamConnectionError,
     StreamError,
     StreamStatusError,
@@ -70,8 +71,10 @@ class CompletionStream:
         max_line_size: int,
         on_end: Callable[[CompletionStream, BaseException | None], None] | None = None,
         observer_of: Callable[[], CallObserver | None] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         self._observer_of = observer_of
+        self._sleep = sleep  # the wait before a retry (the client's, which its aclose() ends)
         self._end_unreported = False  # set at the end of the body, until on_response has fired
         self._status = 0
         self._opener = opener
@@ -242,7 +245,7 @@ class CompletionStream:
                     await observer.error(failure, will_retry=delay is not None, delay=delay)
                 if delay is None:
                     return
-                await _retry.sleep(delay)
+                await (_retry.sleep(delay) if self._sleep is None else self._sleep(delay))
             except BaseException as exc:
                 self._abandon(exc)
                 raise
@@ -276,12 +279,17 @@ class CompletionStream:
         """Cancelled (or failed unexpectedly): close now; iterating again raises, with partial."""
         if not self._finished:
             self._finished = True
-            if isinstance(exc, asyncio.CancelledError):
-                message = "the stream was cancelled; it cannot be resumed"
+            if isinstance(exc, APIError):  # e.g. the client was closed during a retry's wait
+                self._error = exc
+                if exc.partial is None:
+                    exc.partial = self._partial()
             else:
-                message = f"the stream was interrupted by {type(exc).__name__}"
-            cls = StreamConnectionError if self._saw_data else APIConnectionError
-            self._error = cls(message, request_id=self.request_id, partial=self._partial())
+                if isinstance(exc, asyncio.CancelledError):
+                    message = "the stream was cancelled; it cannot be resumed"
+                else:
+                    message = f"the stream was interrupted by {type(exc).__name__}"
+                cls = StreamConnectionError if self._saw_data else APIConnectionError
+                self._error = cls(message, request_id=self.request_id, partial=self._partial())
             observer = self._observer()
             if observer is not None:
                 observer.abandon(exc)
@@ -529,10 +537,10 @@ def _broke(exc: BaseException) -> str:
     return f"the connection broke ({reason})" if reason else "the connection broke"
 
 
-def _after_output(error: APIError) -> StreamError:
+def _after_output(error: APIError) -> APIError:
     """``error`` as the ``StreamError`` of a stream that had begun, keeping its natural class."""
-    if isinstance(error, StreamError):
-        return error
+    if isinstance(error, (StreamError, ClientClosedError)):
+        return error  # already one; or our own client was closed: its one documented error
     cls: type[StreamError]
     if isinstance(error, APITimeoutError):
         cls = StreamTimeoutError
