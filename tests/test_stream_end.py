@@ -25,6 +25,7 @@ from aclarifai import (
     APITimeoutError,
     AsyncClarifai,
     ChatCompletion,
+    ClientClosedError,
     StreamConnectionError,
     StreamError,
     StreamStatusError,
@@ -500,3 +501,19 @@ async def test_agent_does_not_finalise_a_stream_closed_under_it(fake: FakeClarif
                         await turn.stream.aclose()
     assert [type(e).__name__ for e in seen] == ["ContentDelta"]
     assert agent.last_result is not None and agent.last_result.output is None
+
+
+async def test_closing_the_client_after_output_keeps_its_error_and_the_partial(
+    fake: FakeClarifai,
+) -> None:
+    fake.add_text("a long answer we will not read to the end", chunk_delay=0.05)
+    client = make_client(fake)
+    async with client:
+        stream = await client.acompletion(model=MODEL, messages=MESSAGES, stream=True)
+        first = await stream.__anext__()
+        await client.aclose()
+        received = [first.choices[0].delta.content or ""]
+        with pytest.raises(ClientClosedError) as info:
+            async for chunk in stream:  # what had been read already still comes first
+                received.extend(c.delta.content or "" for c in chunk.choices)
+    assert content(info.value.partial) == "".join(received)
