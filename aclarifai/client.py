@@ -241,6 +241,7 @@ class AsyncClarifai:
             extra_headers=call.extra_headers,
             max_line_size=self.max_line_size,
             limits=limits,
+            target=call.target,
         )
 
     async def _itself(self) -> AsyncClarifai:
