@@ -100,6 +100,7 @@ class NativeRoutes:
     """Method signatures by model path ``user/app/model``, served by ``GET`` of the model."""
     _statuses: deque[_Scripted] = field(default_factory=deque)
     _outputs: deque[tuple[bool, list[Any]]] = field(default_factory=deque)
+    _hidden: set[str] = field(default_factory=set)
 
     def reset(self) -> None:
         self.calls = []
@@ -127,12 +128,23 @@ class NativeRoutes:
         self._outputs.append((False, [data]))
 
     def add_stream(self, items: Sequence[dict[str, Any]]) -> None:
-        """The next generate call streams one message per ``Data`` in ``items``."""
+        """The next generate call streams one message per ``Data`` in ``items`` (an item with
+        a ``result`` or ``error`` key is sent as the whole message: a failure mid-stream)."""
         self._outputs.append((True, list(items)))
 
-    def add_model(self, model: str, signatures: Sequence[dict[str, Any]]) -> None:
-        """Register a model (``user/app/model``) and the method signatures its GET returns."""
-        self.signatures[model.strip("/")] = [dict(s) for s in signatures]
+    def add_model(
+        self, model: str, signatures: Sequence[dict[str, Any]], *, in_version: bool = True
+    ) -> None:
+        """Register a model (``user/app/models/model``) and its method signatures.
+
+        ``GET`` of the model (or a version) returns them in ``model_version.method_signatures``;
+        with ``in_version=False`` it returns none, and only the model itself answers them
+        (``_method_name: _GET_SIGNATURES``, camelCase JSON in ``text.raw``) as older runners do.
+        """
+        key = model.strip("/")
+        self.signatures[key] = [dict(s) for s in signatures]
+        if not in_version:
+            self._hidden.add(key)
 
     # -- serving -----------------------------------------------------------------------------
 
@@ -167,6 +179,8 @@ class NativeRoutes:
             return _native_json(scripted.http_status, body), None
         if call.method in CHAT_METHODS:
             return self._chat(call, request_id, seq)
+        if call.method == "_GET_SIGNATURES" and model_match is not None:
+            return self._signatures_from_model(call, request_id), None
         return self._method(call, request_id), None
 
     def _record(self, path: str, model_match: Any, deployment_match: Any, parsed: Any,
@@ -221,7 +235,7 @@ class NativeRoutes:
         reply = self.fake._queue.pop()
         wire = (_wire.render_message(_demo.demo_plan(chat), ctx, request_id) if reply is None
                 else reply.make(ctx, request_id))
-        return _wrap(wire, streaming, request_id), reply
+        return _wrap(wire, streaming, request_id, call.runner_selector), reply
 
     def _method(self, call: NativeCall, request_id: str) -> _wire.Wire:
         """Any other method: a scripted output, or the arguments echoed as JSON."""
@@ -231,21 +245,36 @@ class NativeRoutes:
         item = {"struct_value": echo}
         return self._data(call, [item], request_id)
 
+    def _signatures_from_model(self, call: NativeCall, request_id: str) -> _wire.Wire:
+        key = f"{call.user}/{call.app}/models/{call.model}"
+        signatures = self.signatures.get(key, [])
+        text = orjson.dumps({s["name"]: _camel(s) for s in signatures}).decode()
+        body = _response(10000, request_id, [])
+        body["outputs"] = [{"id": "out-0", "status": {"code": 10000, "description": "Ok"},
+                            "data": {"text": {"raw": text}}}]
+        return _native_json(200, body)
+
     def _strings(self, call: NativeCall, texts: list[str], request_id: str) -> _wire.Wire:
         return self._data(call, [{"string_value": t} for t in texts], request_id)
 
     def _data(self, call: NativeCall, items: list[Any], request_id: str) -> _wire.Wire:
-        if call.stream:
-            messages = [{"result": _response(10000, request_id, [item])} for item in items]
+        if call.stream:  # an item that is a whole message ({"result"}, {"error"}) goes as is
+            messages = [item if isinstance(item, dict) and {"result", "error"} & set(item)
+                        else {"result": _response(10000, request_id, [item],
+                                                  selector=call.runner_selector)}
+                        for item in items]
             return _lines(messages, request_id)
-        return _native_json(200, _response(10000, request_id, items[:1]))
+        return _native_json(200, _response(10000, request_id, items[:1],
+                                           selector=call.runner_selector))
 
     def _model_version(self, match: Any, request_id: str) -> _wire.Wire:
         key = f"{match['user']}/{match['app']}/models/{match['model']}"
         signatures = self.signatures.get(key)
         if signatures is None:
             return _native_json(404, _status(21200, request_id, f"Model {key} not found"))
-        version = {"id": match["version"] or "fake-version-1", "method_signatures": signatures}
+        version: dict[str, Any] = {"id": match["version"] or "fake-version-1"}
+        if key not in self._hidden:
+            version["method_signatures"] = signatures
         body: dict[str, Any] = {"status": {"code": 10000, "description": "Ok", "req_id": request_id}}
         if match["version"]:
             body["model_version"] = version
@@ -253,6 +282,19 @@ class NativeRoutes:
             body["model"] = {"id": match["model"], "user_id": match["user"],
                              "app_id": match["app"], "model_version": version}
         return _native_json(200, body)
+
+
+def _camel(value: Any) -> Any:
+    """Keys in camelCase, as protobuf's MessageToDict writes them."""
+    if isinstance(value, list):
+        return [_camel(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {}
+    for key, item in value.items():
+        head, *rest = key.split("_")
+        out[head + "".join(word.title() for word in rest)] = _camel(item)
+    return out
 
 
 def _status(code: int, request_id: str, details: str | None = None) -> dict[str, Any]:
@@ -263,9 +305,10 @@ def _status(code: int, request_id: str, details: str | None = None) -> dict[str,
     return {"status": status}
 
 
-def _response(code: int, request_id: str, items: list[Any], description: str | None = None
-              ) -> dict[str, Any]:
-    """A ``MultiOutputResponse`` whose outputs return ``items`` (``Data`` dicts)."""
+def _response(code: int, request_id: str, items: list[Any], description: str | None = None,
+              selector: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A ``MultiOutputResponse`` whose outputs return ``items`` (``Data`` dicts); it echoes the
+    ``runner_selector`` the request named, as Clarifai's ``MultiOutputResponse`` does."""
     text = description or _DESCRIPTIONS.get(code, "Failure")
     status = {"code": code, "description": text}
     outputs = [
@@ -275,7 +318,10 @@ def _response(code: int, request_id: str, items: list[Any], description: str | N
     ]
     if not items and code != 10000:
         outputs = [{"id": "out-0", "status": status}]
-    return {"status": {**status, "req_id": request_id}, "outputs": outputs}
+    body: dict[str, Any] = {"status": {**status, "req_id": request_id}, "outputs": outputs}
+    if selector is not None:
+        body["runner_selector"] = selector
+    return body
 
 
 def _native_json(status: int, body: Any) -> _wire.Wire:
@@ -290,7 +336,8 @@ def _lines(messages: list[Any], request_id: str) -> _wire.Wire:
     return _wire.Wire(200, pieces, events=True, headers=headers)
 
 
-def _wrap(wire: _wire.Wire, streaming: bool, request_id: str) -> _wire.Wire:
+def _wrap(wire: _wire.Wire, streaming: bool, request_id: str,
+          selector: dict[str, Any] | None) -> _wire.Wire:
     """A reply rendered for the OpenAI lane, as the native chat transports would return it."""
     if wire.status != 200 or not wire.pieces:
         return wire
@@ -298,7 +345,8 @@ def _wrap(wire: _wire.Wire, streaming: bool, request_id: str) -> _wire.Wire:
         if wire.is_stream:
             return wire
         text = b"".join(wire.pieces).decode()
-        return _native_json(200, _response(10000, request_id, [{"string_value": text}]))
+        return _native_json(200, _response(10000, request_id, [{"string_value": text}],
+                                           selector=selector))
     if not wire.is_stream:
         return wire
     pieces: list[bytes] = []
@@ -309,7 +357,8 @@ def _wrap(wire: _wire.Wire, streaming: bool, request_id: str) -> _wire.Wire:
             data = line[5:].strip()
             if data == b"[DONE]" or not data:
                 continue
-            message = {"result": _response(10000, request_id, [{"string_value": data.decode()}])}
+            item = {"string_value": data.decode()}
+            message = {"result": _response(10000, request_id, [item], selector=selector)}
             pieces.append(orjson.dumps(message) + b"\n")
     headers = {"Content-Type": "application/json", "X-Request-Id": request_id}
     return _wire.Wire(200, pieces, events=True, headers=headers)

@@ -21,8 +21,9 @@ from ._error_body import error_in_body, excerpt
 from ._native_parts import method_input, return_string
 from ._native_status import message_error, outputs_of, response_error
 from ._native_stream import JSONStreamParser
-from ._native_target import ModelRef, Target, api_root
+from ._native_target import ModelRef, Target
 from .errors import APIResponseValidationError, APIStatusError
+from .native import native_request
 from .sse import ServerSentEvent
 from .streaming import CompletionStream
 from .types import ChatCompletion
@@ -37,23 +38,22 @@ UNARY_METHOD = "openai_transport"
 STREAM_METHOD = "openai_stream_transport"
 
 
-def native_body(chat: Mapping[str, Any], target: Target, model: ModelRef, method: str) -> dict[str, Any]:
+def native_body(
+    chat: Mapping[str, Any], target: Target | None, model: ModelRef, method: str
+) -> dict[str, Any]:
     """The ``PostModelOutputsRequest`` JSON carrying ``chat`` to ``method`` on ``target``."""
     text = orjson.dumps(chat).decode()
-    return {
-        "runner_selector": target.runner_selector(model),
+    body: dict[str, Any] = {
         "inputs": [method_input(method, [{"id": "msg", "data": {"string_value": text}}])],
     }
-
-
-def key_auth(client: AsyncClarifai, request: _Request) -> None:
-    """Point a prepared request at the API root with native auth (``Key``, JSON answers)."""
-    request.headers["Authorization"] = f"Key {client._api_key.reveal()}"
-    request.headers["Accept"] = "application/json"
+    if target is not None:
+        body = {"runner_selector": target.runner_selector(model), **body}
+    return body
 
 
 def prepare_native(
-    client: AsyncClarifai, chat: dict[str, Any], target: Target, *, stream: bool, **options: Any
+    client: AsyncClarifai, chat: dict[str, Any], target: Target | None, *, stream: bool,
+    **options: Any,
 ) -> _Request:
     """The native request of one chat call; ``options`` are those of ``client._prepare``.
 
@@ -62,12 +62,10 @@ def prepare_native(
     """
     model = ModelRef.parse(chat["model"])
     method, suffix = (STREAM_METHOD, "/outputs/generate") if stream else (UNARY_METHOD, "/outputs")
-    request = client._prepare("POST", "", native_body(chat, target, model, method),
-                              stream=stream, **options)
-    request.url = api_root(client.base_url) + model.path + suffix
-    request.json = chat
-    key_auth(client, request)
-    return request
+    return native_request(
+        client, "POST", model.path + suffix, native_body(chat, target, model, method),
+        stream=stream, retry=None if target is None else target.retry, observed=chat, **options,
+    )
 
 
 def chat_text(body: Any, headers: Mapping[str, str], status: int = 200) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._config import OPENAI_PATH
+from ._native_retry import NativeRetry
 from .errors import ConfigurationError
 from .models import resolve_model
 
@@ -63,6 +64,8 @@ class Target:
     """The deployment's or the compute cluster's owner; None: the model's user."""
     cluster: str | None = None
     nodepool: str | None = None
+    retry: NativeRetry | None = None
+    """How long to wait for a deployment that is not ready (None: the client's)."""
 
     def runner_selector(self, model: ModelRef) -> dict[str, Any]:
         owner = self.owner or model.user
@@ -84,9 +87,12 @@ def _check_id(name: str, value: object) -> str:
 
 
 def target_of(
-    deployment: str | None, deployment_owner: str | None, nodepool: Any
+    deployment: str | None, deployment_owner: str | None, nodepool: Any,
+    native_retry: Any = None,
 ) -> Target | None:
     """The target the keywords name, or None for the OpenAI-compatible lane; checks them."""
+    if native_retry is not None and not isinstance(native_retry, NativeRetry):
+        raise ConfigurationError(f"native_retry must be a NativeRetry, not {native_retry!r}")
     if deployment is None and nodepool is None:
         if deployment_owner is not None:
             raise ConfigurationError("deployment_owner= needs deployment= or nodepool=")
@@ -98,7 +104,8 @@ def target_of(
         )
     owner = None if deployment_owner is None else _check_id("deployment_owner", deployment_owner)
     if deployment is not None:
-        return Target(deployment=_check_id("deployment", deployment), owner=owner)
+        return Target(deployment=_check_id("deployment", deployment), owner=owner,
+                      retry=native_retry)
     if isinstance(nodepool, (str, bytes)) or not isinstance(nodepool, (tuple, list)) or len(
         nodepool
     ) != 2:
@@ -108,7 +115,7 @@ def target_of(
     cluster, pool = nodepool
     return Target(
         owner=owner, cluster=_check_id("compute cluster id", cluster),
-        nodepool=_check_id("nodepool id", pool),
+        nodepool=_check_id("nodepool id", pool), retry=native_retry,
     )
 
 

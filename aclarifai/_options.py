@@ -14,6 +14,7 @@ from typing import Any, NamedTuple, Protocol, TypedDict
 
 from ._config import Timeout
 from ._fallback import CooldownStore
+from ._native_retry import NativeRetry
 from ._native_target import Target, target_of
 from ._ratelimit import Limiter, TokenLimiter
 from .errors import ConfigurationError
@@ -102,6 +103,8 @@ class CompletionOptions(TypedDict, total=False):
     by default."""
     nodepool: tuple[str, str] | None
     """Run on this ``(compute_cluster_id, nodepool_id)``, through the native API."""
+    native_retry: NativeRetry | None
+    """How long a deployment that is deploying, busy or loading is waited for (native lane)."""
 
 
 class CallOptions(NamedTuple):
@@ -126,10 +129,13 @@ def split_options(options: Mapping[str, Any]) -> CallOptions:
     """Sort ``acompletion()``'s keywords into what shapes the call and what goes in the body."""
     params = dict(options)
     limits = [params.pop(key, None) for key in ("limiter", "token_budget", "fallbacks", "cooldown")]
+    native_retry = params.pop("native_retry", None)
     target = target_of(
         params.pop("deployment", None), params.pop("deployment_owner", None),
-        params.pop("nodepool", None),
+        params.pop("nodepool", None), native_retry,
     )
+    if native_retry is not None and target is None:
+        raise ConfigurationError("native_retry= applies to calls with deployment= or nodepool=")
     if target is not None and limits[2]:
         raise ConfigurationError(
             "fallbacks= cannot be combined with deployment= or nodepool=: a pinned deployment "

@@ -19,6 +19,7 @@ import orjson
 from . import events as ev
 from ._batchfile import Line, load_finished, read_requests, run_line
 from ._batchpump import pump
+from ._cli_probe import add_probe_parser, run_probe
 from ._config import resolve_api_key, resolve_base_url
 from ._version import __version__
 from .batch import BatchItem, RateLimiter
@@ -159,6 +160,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     batch.add_argument("--max-retries", type=int, default=2, help="retries per request (default 2)")
     batch.add_argument("--base-url", default=None, help="API root (default: CLARIFAI_API_BASE)")
+    add_probe_parser(commands)
     return parser
 
 
@@ -166,6 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "batch":
         return run_batch(args)
+    if args.command == "probe":
+        return run_probe(args, sys.stdout)
     try:
         if args.command == "demo":
             asyncio.run(run_demo())

@@ -20,6 +20,7 @@ import aiohttp
 import orjson
 
 from . import _retry, _telemetry
+from . import native as _native
 from ._admission import Limits, check_limiter, cooldown_of, watch
 from ._config import Timeout, _Secret, resolve_api_key, resolve_base_url
 from ._error_body import error_in_body, excerpt
@@ -36,6 +37,7 @@ from ._http import (
     _status_error,
     _timeout_message,
 )
+from ._native_retry import DEFAULT_NATIVE_RETRY, NativeRetry
 from ._options import CompletionOptions, MessageParam, split_options
 from ._ratelimit import Limiter, TokenLimiter
 from ._request import CompletionRequest, build_body
@@ -247,6 +249,14 @@ class AsyncClarifai:
     async def _itself(self) -> AsyncClarifai:
         return self
 
+    # -- the native API (docs/native.md) --------------------------------------------------------
+
+    native_retry: NativeRetry = DEFAULT_NATIVE_RETRY
+    """How long native calls wait for a deployment that is deploying, busy or loading."""
+
+    predict = _native.predict
+    generate = _native.generate
+
     def _prepare(
         self,
         method: str,
@@ -297,6 +307,9 @@ class AsyncClarifai:
 
     def _retry_delay(self, request: _Request, error: APIError, attempt: int) -> float | None:
         """Seconds to wait before attempt ``attempt + 1``, or None to give up with ``error``."""
+        native = getattr(request, "native_retry", None)  # the native lane's (_native_retry.py)
+        if native is not None:
+            return native.delay(error, attempt)  # type: ignore[no-any-return]
         if attempt >= request.max_retries or not _retry.should_retry(error, error.headers):
             return None
         delay = _retry.retry_delay(attempt, error.headers)
@@ -435,6 +448,10 @@ class _Chat:
 class _Models:
     def __init__(self, client: AsyncClarifai) -> None:
         self._client = client
+
+    async def get(self, model: str, *, refresh: bool = False) -> _native.ModelMethods:
+        """The model's methods and their signatures, through the native API (cached)."""
+        return await _native.get_model(self._client, model, refresh=refresh)
 
     async def list(self) -> list[ModelInfo]:
         """The models the endpoint lists (``GET {base}/models``); each ``.id`` is a model URL.
