@@ -29,6 +29,7 @@ from .errors import (
     ConfigurationError,
     ConflictError,
     InternalServerError,
+    InvalidModelError,
     LimiterUnavailableError,
     LimiterWaitError,
     MaxTurnsExceeded,
@@ -73,6 +74,7 @@ from .types import (
 )
 
 if TYPE_CHECKING:
+    from ._toolservers import ToolServer
     from .agent import (
         Agent,
         AgentEvent,
@@ -101,6 +103,7 @@ _LAZY = {
     **dict.fromkeys(("image", "text"), "media"),
     "instrument": "otel",  # needs the otel extra; never imported by `import aclarifai`
     **dict.fromkeys(("RunContext", "Tool", "tool"), "tools"),
+    "ToolServer": "_toolservers",
 }
 
 
@@ -153,6 +156,7 @@ __all__ = [
     "Function",
     "Hooks",
     "InternalServerError",
+    "InvalidModelError",
     "Limiter",
     "LimiterUnavailableError",
     "LimiterWaitError",
@@ -188,6 +192,7 @@ __all__ = [
     "ToolCallStarted",
     "ToolError",
     "ToolResult",
+    "ToolServer",
     "ToolServerError",
     "TurnFinished",
     "UnprocessableEntityError",

@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ._config import resolve_base_url
+from ._config import _Secret, is_clarifai_api, resolve_api_key, resolve_base_url
 from ._native_target import target_of
+from ._toolservers import ToolServer, ToolServers
 from .errors import ConfigurationError
 from .events import StreamEvent
-from .models import resolve_model
+from .models import wire_model
 from .tools import Tool, tool
 from .types import ToolCall, Usage
 
@@ -130,8 +131,15 @@ class Agent:
 
     Mistakes the model makes (arguments that are not JSON or fail the schema, an unknown tool,
     a tool that raises or times out) go back to it as ``tool`` messages and it gets another
-    turn. Errors from the API always propagate; with ``raise_tool_errors=True`` an exception
-    raised by a tool (its timeout included) propagates too. Mistakes in the setup raise here.
+    turn. Errors from the API always propagate, and so does a tool server that fails
+    (:class:`~aclarifai.errors.ToolServerError`: an MCP server that died or cannot be reached);
+    with ``raise_tool_errors=True`` an exception raised by a tool (its timeout included)
+    propagates too. Mistakes in the setup raise here.
+
+    ``mcp_servers`` (:class:`aclarifai.mcp.MCPServer` objects) add their tools to ``tools``:
+    listed when a run starts and before each turn (a server's list is cached until it announces
+    a change). A server that is not connected when a run starts is connected by the agent and
+    closed when the run ends; one the caller connected stays open.
     Extra keyword arguments go into every request body (``temperature``, ``tool_choice``...).
     """
 
@@ -145,16 +153,22 @@ class Agent:
         output_schema: dict[str, Any] | None = None,
         max_concurrency: int | None = None,
         raise_tool_errors: bool = False,
+        mcp_servers: Iterable[ToolServer] = (),
         client: AsyncClarifai | None = None,
         api_key: str | None = None,
         base_url: str | None = None,
         **params: Any,
     ) -> None:
-        resolve_model(model)  # a bad model reference raises now, not at the first run
-        if client is not None and (api_key is not None or base_url is not None):
+        # The first line: from here on this frame holds the PAT and the URL only wrapped.
+        key, base = _Secret.wrap(api_key), _Secret.wrap(base_url)
+        del api_key, base_url
+        if client is not None and (key is not None or base is not None):
             raise ConfigurationError("pass api_key and base_url to the client, not with client=")
-        if base_url is not None:
-            resolve_base_url(base_url)
+        if key:  # a PAT given here is checked now (trimmed; a CR or LF inside is refused)
+            key = resolve_api_key(key)
+        # The URL requests will go to decides how the model is checked (a gateway takes aliases).
+        url = client.base_url if client is not None else resolve_base_url(base)
+        wire_model(model, clarifai_api=is_clarifai_api(url))  # a bad model raises now, not later
         _check_count("max_turns", max_turns)
         if max_concurrency is not None:
             _check_count("max_concurrency", max_concurrency)
@@ -163,21 +177,29 @@ class Agent:
         _check_params(params, output_schema)
         self.model = model
         self.tools: dict[str, Tool] = _collect_tools(tools)
+        self._servers = ToolServers(mcp_servers)
+        self.mcp_servers = self._servers.servers
+        """The MCP servers whose tools join :attr:`tools` in every run."""
         self.instructions = instructions
         self.max_turns = max_turns
         self.output_schema = output_schema
         self.max_concurrency = max_concurrency
         self.raise_tool_errors = raise_tool_errors
         self.client = client
-        self._api_key = api_key  # private, never in a repr
-        self.base_url = base_url
+        self._api_key = key  # private and wrapped: never in a repr
+        self.base_url = None if base is None else url
         self.params = params
         self.last_result: AgentResult | None = None
         """The result (possibly partial) of the latest run to end, however it ended."""
         self._output_validator = _compile_output_schema(output_schema)
 
     def __repr__(self) -> str:
-        return f"Agent(model={self.model!r}, tools={list(self.tools)!r}, max_turns={self.max_turns})"
+        # getattr: a traceback may show a half-built agent (capture_locals in __init__)
+        return (
+            f"Agent(model={getattr(self, 'model', None)!r}, "
+            f"tools={list(getattr(self, 'tools', {}))!r}, "
+            f"max_turns={getattr(self, 'max_turns', None)})"
+        )
 
     def stream(self, input: str | Sequence[Any]) -> AgentStream:
         """Run the agent, yielding :data:`AgentEvent` objects as they happen.
