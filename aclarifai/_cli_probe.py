@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TextIO
 
@@ -67,7 +68,7 @@ def run_probe(args: argparse.Namespace, out: TextIO) -> int:
         client = AsyncClarifai(api_key=args.api_key, base_url=args.base_url, max_retries=0,
                                timeout=args.timeout)
     except (ValueError, ClarifaiError) as exc:
-        print(f"error: {exc}", file=out)
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     return asyncio.run(_probe(client, ref, target, args.max_tokens, out))
 

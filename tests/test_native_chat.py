@@ -148,6 +148,7 @@ async def test_module_function_and_openai_alias(fake: FakeClarifai) -> None:
 
 
 async def test_without_a_deployment_nothing_changes(fake: FakeClarifai, client: AsyncClarifai) -> None:
+    fake.models.append(MODEL)  # the OpenAI lane's fake serves only the models it lists
     fake.add_text("plain")
     await client.acompletion(MODEL, MESSAGES)
     assert fake.native.calls == []

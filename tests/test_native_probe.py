@@ -21,19 +21,21 @@ SIGNATURES = [
 
 
 async def probe(fake: FakeClarifai, *args: str) -> tuple[int, str]:
-    out = io.StringIO()
+    """Exit status, and stdout followed by stderr."""
+    out, err = io.StringIO(), io.StringIO()
 
     def run() -> int:
-        with contextlib.redirect_stdout(out):
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             return main(["probe", "--model", MODEL, "--base-url", fake.base_url,
                          "--api-key", fake.api_key, *args])
 
     # main() calls asyncio.run(): it gets a thread (and an event loop) of its own.
     status = await asyncio.to_thread(run)
-    return status, out.getvalue()
+    return status, out.getvalue() + err.getvalue()
 
 
 async def test_probe_reports_each_lane(fake: FakeClarifai) -> None:
+    fake.models.append(MODEL)  # the OpenAI lane's fake serves only the models it lists
     fake.native.add_model("acme/llms/models/my-llm", SIGNATURES)
     for _ in range(3):
         fake.add_text("OK")
@@ -60,6 +62,7 @@ async def test_probe_reports_each_lane(fake: FakeClarifai) -> None:
 
 
 async def test_probe_without_a_deployment_and_a_failing_lane(fake: FakeClarifai) -> None:
+    fake.models.append(MODEL)
     fake.add_text("OK")
     fake.native.add_status(21353, times=2)
     status, report = await probe(fake)
