@@ -211,8 +211,8 @@ async def test_a_status_after_output_ends_the_stream(fake: FakeClarifai, client:
         "parts": [{"id": "return", "data": {"string_value": orjson.dumps(chunk).decode()}}]}}]}}
     fake.add_response(200, orjson.dumps(ok) + b"\n" + orjson.dumps(failed) + b"\n")
     received = []
-    # InternalServerError (a StreamError too, once chunks arrived, where streams say so)
-    with pytest.raises(InternalServerError) as info:
+    # after a chunk: a StreamError (StreamStatusError), with the partial answer
+    with pytest.raises(StreamError) as info:
         async for c in client.acompletion(MODEL, MESSAGES, deployment="d"):
             received.append(c.choices[0].delta.content)
     assert received == ["par"]
