@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 import orjson
 import pyarrow as pa
-from ray.data.block import BlockAccessor
 
 from .batch import ROW_COLUMNS, BatchItem
 from .errors import ConfigurationError
@@ -99,7 +98,7 @@ class Columns:
         return list(np.asarray(batch[name], dtype=object))
 
     def table(self, names: Sequence[str]) -> pa.Table:
-        """These columns as an Arrow table, converted as Ray itself would."""
+        """These columns as an Arrow table (list cells as Arrow lists, dict cells as structs)."""
         batch = self.batch
         if not names:
             return pa.table({})
@@ -107,9 +106,21 @@ class Columns:
             return batch.select(list(names))
         if self.kind == "pandas":
             return pa.Table.from_pandas(batch[list(names)], preserve_index=False)
-        block = BlockAccessor.batch_to_block({name: batch[name] for name in names})
-        table: pa.Table = BlockAccessor.for_block(block).to_arrow()
-        return table
+        return pa.Table.from_arrays([_arrow(name, batch[name]) for name in names], names=list(names))
+
+
+def _arrow(name: str, column: Any) -> pa.Array:
+    """A numpy column as Arrow: directly, or through plain Python for object cells."""
+    try:
+        return pa.array(column)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        pass
+    try:
+        return pa.array(plain(list(column)))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+        raise ConfigurationError(
+            f"column {name!r} cannot be passed through as Arrow ({exc}): leave it out of passthrough="
+        ) from None
 
 
 def template_fields(template: str) -> list[str]:

@@ -193,6 +193,11 @@ class ClarifaiChat:
         self._gate: asyncio.Semaphore | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
+    @property
+    def limiter(self) -> Acquirer | None:
+        """The limiter this actor waits on (made by the factory at its first batch; None before)."""
+        return self._limiter
+
     def __repr__(self) -> str:
         return f"ClarifaiChat(model={self._canonical!r}, max_concurrency={self._max_concurrency})"
 
