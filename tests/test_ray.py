@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,7 @@ from aclarifai.testing import FakeClarifai
 
 from .arrivals import max_in_window
 from .conftest import MODEL
+from .test_docs import ROOT, extract_blocks
 
 T = TypeVar("T")
 PAT = "ray-test-pat-0123456789abcdef"
@@ -223,7 +225,8 @@ def test_the_pat_is_neither_in_a_repr_nor_plain_in_a_pickle() -> None:
 
 
 def test_import_aclarifai_does_not_import_ray() -> None:
-    code = "import sys, aclarifai; aclarifai.AsyncClarifai; print('ray' in sys.modules, 'pyarrow' in sys.modules)"
+    code = ("import sys, aclarifai; aclarifai.AsyncClarifai; "
+            "print('ray' in sys.modules, 'pyarrow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 
@@ -233,3 +236,197 @@ def test_aclarifai_ray_without_the_extra_names_it() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode != 0
     assert "ImportError" in out.stderr and "pip install 'aclarifai[ray]'" in out.stderr
+
+
+# -- Ray Data on a local Ray: 2 actors, one Redis limiter ----------------------------------------
+
+ROWS, RATE = 500, 100.0
+FAILING = {49, 149, 249, 349, 449}  # arrival numbers (0-based) answered with a 400: 1%
+
+
+class ThreadedFake:
+    """FakeClarifai on an event loop of its own, in a thread: Ray's actors are other processes."""
+
+    def __init__(self, api_key: str) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="fake-clarifai")
+        self.fake = FakeClarifai(api_key=api_key)
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=30)
+
+    def reset(self) -> FakeClarifai:
+        """The fake with no reply queued and no request recorded (it is shared by the module)."""
+
+        async def reset() -> None:
+            self.fake.reset()
+
+        self.run(reset())
+        return self.fake
+
+    def __enter__(self) -> ThreadedFake:
+        self._thread.start()
+        self.run(self.fake.start())
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            self.run(self.fake.close())
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=30)
+            self._loop.close()
+
+
+class RayDeprecations:
+    """Ignore Ray Data's own DeprecationWarnings about its DataContext (not ours to fix)."""
+
+    def __enter__(self) -> None:
+        self._caught = warnings.catch_warnings()
+        self._caught.__enter__()
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"ray\.data\.context")
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._caught.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[ThreadedFake]:
+    with ThreadedFake(PAT) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def local_ray(served: ThreadedFake) -> Iterator[Path]:
+    """A local Ray of 2 CPUs for this module; its session directory, for the logs.
+
+    Its workers inherit this process's environment as it is during ``ray.init``: there,
+    ``CLARIFAI_PAT`` and ``CLARIFAI_API_BASE`` name the fake, as a user's shell would name
+    Clarifai (the tests' own environment has neither).
+    """
+    import ray
+
+    temp_dir = tempfile.mkdtemp(prefix="acray-")
+    names = ("CLARIFAI_PAT", "CLARIFAI_API_BASE")
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update(CLARIFAI_PAT=PAT, CLARIFAI_API_BASE=served.fake.base_url)
+    try:
+        ray.init(num_cpus=2, include_dashboard=False, _temp_dir=temp_dir, log_to_driver=False)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    try:
+        yield Path(temp_dir)
+    finally:
+        ray.shutdown()
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+@pytest.mark.realtime
+def test_ray_data_maps_500_rows_through_2_actors_under_one_redis_rate(
+    local_ray: Path, served: ThreadedFake, redis_url: str
+) -> None:
+    import ray
+    import redis as sync_redis
+
+    fake = served.reset()
+    for n in range(ROWS):
+        if n in FAILING:
+            fake.add_error(400, {"error": {"message": f"scripted failure {n}",
+                                           "type": "invalid_request_error"}})
+        else:
+            fake.add_text(f"answer {n}", usage={"prompt_tokens": 3, "completion_tokens": 2,
+                                                "total_tokens": 5})
+
+    def shared_limiter() -> Any:  # called in each actor: a Redis client cannot be pickled
+        from redis import Redis as SyncRedis
+        from redis.asyncio import Redis
+
+        from aclarifai.redis import RedisRateLimiter
+
+        with SyncRedis.from_url(redis_url) as registry:
+            registry.sadd("actor-pids", os.getpid())
+        return RedisRateLimiter(Redis.from_url(redis_url), key="ray-test", rate=RATE)
+
+    with RayDeprecations():
+        items = [{"id": i, "messages": [{"role": "user", "content": f"question {i}"}]}
+                 for i in range(ROWS)]
+        out = ray.data.from_items(items).map_batches(
+            ClarifaiChat,
+            fn_constructor_kwargs={
+                "model": MODEL, "api_key": Secret(PAT), "base_url": fake.base_url,
+                "limiter": shared_limiter, "max_concurrency": 8, "max_retries": 0,
+                "key_column": "id",
+            },
+            compute=ray.data.ActorPoolStrategy(size=2),
+            batch_size=25,
+            num_cpus=0.5,  # 2 actors and the read tasks fit in 2 CPUs
+        )
+        rows = out.take_all()
+    received = sorted(request.received for request in fake.requests)
+    sent = [request.json["messages"][0]["content"] for request in fake.requests]
+
+    # Every row once, each with its own input's passthrough columns.
+    assert len(rows) == ROWS
+    assert sorted(row["id"] for row in rows) == list(range(ROWS))
+    assert all(row["key"] == row["id"] for row in rows)
+    assert sorted(sent) == sorted(f"question {i}" for i in range(ROWS))  # each sent exactly once
+    # 1% scripted failures are error columns; no block failed.
+    failed = [row for row in rows if row["error_type"] is not None]
+    assert len(failed) == len(FAILING)
+    assert {row["error_type"] for row in failed} == {"BadRequestError"}
+    assert {row["status_code"] for row in failed} == {400}
+    assert {row["request_id"] for row in failed} == {f"fake-req-{n + 1:06d}" for n in FAILING}
+    assert all(row["error_message"].startswith("scripted failure") for row in failed)
+    answered = [row for row in rows if row["error_type"] is None]
+    assert all(row["content"].startswith("answer ") and row["prompt_tokens"] == 3 for row in answered)
+    # Both actors made their limiter, and together they held the one rate.
+    with sync_redis.Redis.from_url(redis_url) as registry:
+        assert registry.scard("actor-pids") == 2
+    assert len(received) == ROWS
+    # A start may come up to 10 ms after its slot (late_tolerance) and take a few ms to arrive:
+    # 5% of slack. Two unshared limiters would let through twice the rate.
+    assert max_in_window(received) <= RATE * 1.05 + 1
+    assert received[-1] - received[0] >= (ROWS - 1) / RATE * 0.99
+    # The PAT is in no log, no session file of Ray's.
+    leaked = [path for path in local_ray.rglob("*") if path.is_file() and PAT.encode() in _read(path)]
+    assert leaked == []
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:  # a socket, or a file Ray removed meanwhile
+        return b""
+
+
+@pytest.mark.realtime
+def test_the_docs_ray_examples_run_on_this_local_ray(
+    local_ray: Path, served: ThreadedFake, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/batches.md's Ray blocks (skipped by tests/test_docs.py, which has no Ray) run here,
+    as written: their actors find the PAT and the fake in the environment Ray was started with."""
+    page = ROOT / "docs" / "batches.md"
+    blocks = [b for b in extract_blocks(page) if "tests/test_ray.py" in (b.skip or "")]
+    assert len(blocks) == 2
+    fake = served.reset()
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    namespaces: list[dict[str, Any]] = []
+    for block in blocks:
+        namespace: dict[str, Any] = {"__name__": f"batches_md_{block.line}"}
+        code = compile("\n" * block.line + block.source, str(page), "exec")
+        with RayDeprecations():
+            exec(code, namespace)
+        namespaces.append(namespace)
+    laptop, shared = namespaces
+    assert sorted(row["id"] for row in laptop["rows"]) == list(range(60)) and laptop["failed"] == []
+    assert all(row["content"] == said(f"What is {row['id']} squared?") for row in laptop["rows"])
+    assert fake.requests[0].json["messages"][0] == {"role": "system", "content": "Answer with a number only."}
+    asked = [r.json["messages"][-1]["content"] for r in fake.requests]
+    prefix = "Give one word for the topic of: "
+    topics = sorted(text for text in asked if text.startswith(prefix))
+    assert topics == sorted(f"{prefix}Document {i} is about rivers." for i in range(30))
+    assert len(asked) == 60 + 30
