@@ -302,14 +302,16 @@ def local_ray(served: ThreadedFake) -> Iterator[Path]:
 
     Its workers inherit this process's environment as it is during ``ray.init``: there,
     ``CLARIFAI_PAT`` and ``CLARIFAI_API_BASE`` name the fake, as a user's shell would name
-    Clarifai (the tests' own environment has neither).
+    Clarifai (the tests' own environment has neither). Ray's usage statistics are off.
     """
     import ray
 
     temp_dir = tempfile.mkdtemp(prefix="acray-")
-    names = ("CLARIFAI_PAT", "CLARIFAI_API_BASE")
+    names = ("CLARIFAI_PAT", "CLARIFAI_API_BASE", "RAY_USAGE_STATS_ENABLED")
     saved = {name: os.environ.get(name) for name in names}
-    os.environ.update(CLARIFAI_PAT=PAT, CLARIFAI_API_BASE=served.fake.base_url)
+    # No usage report leaves the machine: tests talk to loopback only.
+    os.environ.update(CLARIFAI_PAT=PAT, CLARIFAI_API_BASE=served.fake.base_url,
+                      RAY_USAGE_STATS_ENABLED="0")
     try:
         ray.init(num_cpus=2, include_dashboard=False, _temp_dir=temp_dir, log_to_driver=False)
     finally:
