@@ -99,7 +99,7 @@ def _api_key(api_key: Secret | None) -> _Secret:
         raise ConfigurationError(
             f"api_key must be an aclarifai.ray.Secret or None, not {type(api_key).__name__}"
         )
-    return _Secret(resolve_api_key(api_key.reveal() if api_key is not None else None))
+    return resolve_api_key(_Secret(api_key.reveal()) if api_key is not None else None)
 
 
 def _limiter_factory(

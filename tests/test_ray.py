@@ -1,10 +1,12 @@
 """aclarifai.ray: ``ClarifaiChat`` over each batch format against FakeClarifai (real loopback HTTP),
 its per-row errors and its configuration errors; then Ray Data itself: a local Ray
-(``ray.init(num_cpus=2)``) maps 500 rows through 2 actors that share one Redis rate limiter.
+(``ray.init(num_cpus=2)``) maps 500 rows through 2 actors that share one Redis rate limiter,
+and runs docs/batches.md's Ray examples.
 
-The Ray test starts a local cluster once for the module (about 10 to 50 s here) and shuts it down
-at the end. Ray's actors are separate processes, so there FakeClarifai runs on its own event loop
-in a thread of this process, reachable on 127.0.0.1, and timestamps each arrival.
+Ray runs in a driver process of its own (``tests/ray_driver.py``), started once for the module
+(30 to 60 s here, Ray's start included) and shut down at its end: Ray Data leaves a process that
+ran a dataset changed for good, and later tests here count allocations. FakeClarifai serves the
+actors (other processes) from a thread of this one, on 127.0.0.1, and timestamps each arrival.
 """
 
 from __future__ import annotations
@@ -17,26 +19,29 @@ import subprocess
 import sys
 import tempfile
 import threading
-import warnings
 from collections.abc import Coroutine, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+import orjson
 import pandas as pd
 import pyarrow as pa
 import pytest
+from redis import Redis as SyncRedis
 
 from aclarifai import ConfigurationError, RateLimiter
 from aclarifai.batch import ROW_COLUMNS
 from aclarifai.ray import ClarifaiChat, Secret
-from aclarifai.testing import FakeClarifai
+from aclarifai.testing import FakeClarifai, RecordedRequest
 
 from .arrivals import max_in_window
 from .conftest import MODEL
-from .test_docs import ROOT, extract_blocks
+from .redis_server import RedisProcess
 
 T = TypeVar("T")
+ROOT = Path(__file__).resolve().parent.parent
 PAT = "ray-test-pat-0123456789abcdef"
 
 
@@ -255,15 +260,6 @@ class ThreadedFake:
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=30)
 
-    def reset(self) -> FakeClarifai:
-        """The fake with no reply queued and no request recorded (it is shared by the module)."""
-
-        async def reset() -> None:
-            self.fake.reset()
-
-        self.run(reset())
-        return self.fake
-
     def __enter__(self) -> ThreadedFake:
         self._thread.start()
         self.run(self.fake.start())
@@ -278,98 +274,63 @@ class ThreadedFake:
             self._loop.close()
 
 
-class RayDeprecations:
-    """Ignore Ray Data's own DeprecationWarnings about its DataContext (not ours to fix)."""
+@dataclass
+class RayRun:
+    """What one run of ``tests/ray_driver.py`` produced, and what the server saw meanwhile."""
 
-    def __enter__(self) -> None:
-        self._caught = warnings.catch_warnings()
-        self._caught.__enter__()
-        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"ray\.data\.context")
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._caught.__exit__(None, None, None)
+    result: dict[str, Any]
+    requests: list[RecordedRequest]
+    actor_pids: int
+    leaked: list[Path]
 
 
 @pytest.fixture(scope="module")
-def served() -> Iterator[ThreadedFake]:
-    with ThreadedFake(PAT) as server:
-        yield server
+def ray_run() -> Iterator[RayRun]:
+    """One local Ray, in a driver process of its own, for the whole module (30-60 s here).
 
-
-@pytest.fixture(scope="module")
-def local_ray(served: ThreadedFake) -> Iterator[Path]:
-    """A local Ray of 2 CPUs for this module; its session directory, for the logs.
-
-    Its workers inherit this process's environment as it is during ``ray.init``: there,
-    ``CLARIFAI_PAT`` and ``CLARIFAI_API_BASE`` name the fake, as a user's shell would name
-    Clarifai (the tests' own environment has neither). Ray's usage statistics are off.
+    The driver's environment names the fake as a user's shell would name Clarifai
+    (``CLARIFAI_PAT``, ``CLARIFAI_API_BASE``); Ray's usage statistics are off (loopback only).
     """
-    import ray
-
+    redis = RedisProcess()
+    redis.start()
     temp_dir = tempfile.mkdtemp(prefix="acray-")
-    names = ("CLARIFAI_PAT", "CLARIFAI_API_BASE", "RAY_USAGE_STATS_ENABLED")
-    saved = {name: os.environ.get(name) for name in names}
-    # No usage report leaves the machine: tests talk to loopback only.
-    os.environ.update(CLARIFAI_PAT=PAT, CLARIFAI_API_BASE=served.fake.base_url,
-                      RAY_USAGE_STATS_ENABLED="0")
     try:
-        ray.init(num_cpus=2, include_dashboard=False, _temp_dir=temp_dir, log_to_driver=False)
+        with ThreadedFake(PAT) as served:
+            fake = served.fake
+            for n in range(ROWS):  # the first job's replies, by arrival; the docs' get the demo's
+                if n in FAILING:
+                    fake.add_error(400, {"error": {"message": f"scripted failure {n}",
+                                                   "type": "invalid_request_error"}})
+                else:
+                    fake.add_text(f"answer {n}", usage={"prompt_tokens": 3, "completion_tokens": 2,
+                                                        "total_tokens": 5})
+            out = Path(temp_dir) / "result.json"
+            env = {**os.environ, "CLARIFAI_PAT": PAT, "CLARIFAI_API_BASE": fake.base_url,
+                   "RAY_USAGE_STATS_ENABLED": "0"}
+            done = subprocess.run(
+                [sys.executable, "-m", "tests.ray_driver", "--base-url", fake.base_url,
+                 "--redis-url", redis.url, "--temp-dir", temp_dir, "--out", str(out),
+                 "--rows", str(ROWS), "--rate", str(RATE)],
+                cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+            )
+            assert done.returncode == 0, done.stderr[-5000:]
+            requests = list(fake.requests)
+        with SyncRedis.from_url(redis.url) as registry:
+            pids = int(registry.scard("actor-pids"))
+        leaked = [path for path in Path(temp_dir).rglob("*")
+                  if path.is_file() and path != out and PAT.encode() in _read(path)]
+        yield RayRun(orjson.loads(out.read_bytes()), requests, pids, leaked)
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-    try:
-        yield Path(temp_dir)
-    finally:
-        ray.shutdown()
         shutil.rmtree(temp_dir, ignore_errors=True)
+        redis.cleanup()
 
 
 @pytest.mark.realtime
-def test_ray_data_maps_500_rows_through_2_actors_under_one_redis_rate(
-    local_ray: Path, served: ThreadedFake, redis_url: str
-) -> None:
-    import ray
-    import redis as sync_redis
-
-    fake = served.reset()
-    for n in range(ROWS):
-        if n in FAILING:
-            fake.add_error(400, {"error": {"message": f"scripted failure {n}",
-                                           "type": "invalid_request_error"}})
-        else:
-            fake.add_text(f"answer {n}", usage={"prompt_tokens": 3, "completion_tokens": 2,
-                                                "total_tokens": 5})
-
-    def shared_limiter() -> Any:  # called in each actor: a Redis client cannot be pickled
-        from redis import Redis as SyncRedis
-        from redis.asyncio import Redis
-
-        from aclarifai.redis import RedisRateLimiter
-
-        with SyncRedis.from_url(redis_url) as registry:
-            registry.sadd("actor-pids", os.getpid())
-        return RedisRateLimiter(Redis.from_url(redis_url), key="ray-test", rate=RATE)
-
-    with RayDeprecations():
-        items = [{"id": i, "messages": [{"role": "user", "content": f"question {i}"}]}
-                 for i in range(ROWS)]
-        out = ray.data.from_items(items).map_batches(
-            ClarifaiChat,
-            fn_constructor_kwargs={
-                "model": MODEL, "api_key": Secret(PAT), "base_url": fake.base_url,
-                "limiter": shared_limiter, "max_concurrency": 8, "max_retries": 0,
-                "key_column": "id",
-            },
-            compute=ray.data.ActorPoolStrategy(size=2),
-            batch_size=25,
-            num_cpus=0.5,  # 2 actors and the read tasks fit in 2 CPUs
-        )
-        rows = out.take_all()
-    received = sorted(request.received for request in fake.requests)
-    sent = [request.json["messages"][0]["content"] for request in fake.requests]
+def test_ray_data_maps_500_rows_through_2_actors_under_one_redis_rate(ray_run: RayRun) -> None:
+    rows = ray_run.result["rows"]
+    job = ray_run.requests[:ROWS]  # the docs' blocks ran after this job had finished
+    received = sorted(request.received for request in job)
+    sent = [request.json["messages"][0]["content"] for request in job]
 
     # Every row once, each with its own input's passthrough columns.
     assert len(rows) == ROWS
@@ -386,16 +347,32 @@ def test_ray_data_maps_500_rows_through_2_actors_under_one_redis_rate(
     answered = [row for row in rows if row["error_type"] is None]
     assert all(row["content"].startswith("answer ") and row["prompt_tokens"] == 3 for row in answered)
     # Both actors made their limiter, and together they held the one rate.
-    with sync_redis.Redis.from_url(redis_url) as registry:
-        assert registry.scard("actor-pids") == 2
-    assert len(received) == ROWS
+    assert ray_run.actor_pids == 2
     # A start may come up to 10 ms after its slot (late_tolerance) and take a few ms to arrive:
     # 5% of slack. Two unshared limiters would let through twice the rate.
     assert max_in_window(received) <= RATE * 1.05 + 1
     assert received[-1] - received[0] >= (ROWS - 1) / RATE * 0.99
     # The PAT is in no log, no session file of Ray's.
-    leaked = [path for path in local_ray.rglob("*") if path.is_file() and PAT.encode() in _read(path)]
-    assert leaked == []
+    assert ray_run.leaked == []
+
+
+@pytest.mark.realtime
+def test_the_docs_ray_examples_run_on_this_local_ray(ray_run: RayRun) -> None:
+    """docs/batches.md's Ray blocks (skipped by tests/test_docs.py, which starts no Ray) run in
+    the driver, as written: their actors find the PAT and the fake in the driver's environment."""
+    result = ray_run.result
+    assert result["blocks"] == 2
+    rows = result["laptop_rows"]
+    assert sorted(row["id"] for row in rows) == list(range(60)) and result["laptop_failed"] == []
+    assert all(row["content"] == said(f"What is {row['id']} squared?") for row in rows)
+    docs = ray_run.requests[ROWS:]
+    system = [r.json["messages"][0] for r in docs if r.json["messages"][0]["role"] == "system"]
+    assert system == [{"role": "system", "content": "Answer with a number only."}] * 60
+    prefix = "Give one word for the topic of: "
+    asked = [r.json["messages"][-1]["content"] for r in docs]
+    topics = sorted(text for text in asked if text.startswith(prefix))
+    assert topics == sorted(f"{prefix}Document {i} is about rivers." for i in range(30))
+    assert len(docs) == 60 + 30 and result["labelled"]
 
 
 def _read(path: Path) -> bytes:
@@ -403,32 +380,3 @@ def _read(path: Path) -> bytes:
         return path.read_bytes()
     except OSError:  # a socket, or a file Ray removed meanwhile
         return b""
-
-
-@pytest.mark.realtime
-def test_the_docs_ray_examples_run_on_this_local_ray(
-    local_ray: Path, served: ThreadedFake, redis_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """docs/batches.md's Ray blocks (skipped by tests/test_docs.py, which has no Ray) run here,
-    as written: their actors find the PAT and the fake in the environment Ray was started with."""
-    page = ROOT / "docs" / "batches.md"
-    blocks = [b for b in extract_blocks(page) if "tests/test_ray.py" in (b.skip or "")]
-    assert len(blocks) == 2
-    fake = served.reset()
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    namespaces: list[dict[str, Any]] = []
-    for block in blocks:
-        namespace: dict[str, Any] = {"__name__": f"batches_md_{block.line}"}
-        code = compile("\n" * block.line + block.source, str(page), "exec")
-        with RayDeprecations():
-            exec(code, namespace)
-        namespaces.append(namespace)
-    laptop, shared = namespaces
-    assert sorted(row["id"] for row in laptop["rows"]) == list(range(60)) and laptop["failed"] == []
-    assert all(row["content"] == said(f"What is {row['id']} squared?") for row in laptop["rows"])
-    assert fake.requests[0].json["messages"][0] == {"role": "system", "content": "Answer with a number only."}
-    asked = [r.json["messages"][-1]["content"] for r in fake.requests]
-    prefix = "Give one word for the topic of: "
-    topics = sorted(text for text in asked if text.startswith(prefix))
-    assert topics == sorted(f"{prefix}Document {i} is about rivers." for i in range(30))
-    assert len(asked) == 60 + 30
