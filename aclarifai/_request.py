@@ -12,7 +12,7 @@ from ._admission import Limits
 from ._config import Timeout
 from ._fallback import Candidates, CooldownStore
 from .errors import APIError
-from .hooks import CallObserver
+from .hooks import Observer
 from .models import resolve_model
 from .sse import DEFAULT_MAX_LINE_SIZE
 from .streaming import CompletionStream
@@ -216,7 +216,7 @@ class _StreamSource:
         self._client: AsyncClarifai | None = None
         self._candidates: Candidates | None = None
         self._request: Any = None
-        self._observer: CallObserver | None = None
+        self._observer: Observer | None = None
         self._opens = 0
         self._base = 0  # opens before the current model's first
         self._switch = False
@@ -245,7 +245,7 @@ class _StreamSource:
         self._opens += 1
         return await client._send(self._request)
 
-    def observer_of(self) -> CallObserver | None:
+    def observer_of(self) -> Observer | None:
         """The hooks' observer of this stream (None without hooks, or before the first open)."""
         return self._observer
 

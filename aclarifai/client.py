@@ -49,7 +49,7 @@ from .errors import (
     ConfigurationError,
     NotFoundError,
 )
-from .hooks import CallObserver, Hooks
+from .hooks import Hooks, Observer
 from .sse import DEFAULT_MAX_LINE_SIZE
 from .streaming import CompletionStream
 from .types import ChatCompletion, ModelInfo, Usage
@@ -286,7 +286,7 @@ class AsyncClarifai:
 
     def _watch(
         self, request: _Request, after_error: Callable[[], Awaitable[None]] | None = None
-    ) -> CallObserver | None:
+    ) -> Observer | None:
         """The observer of one call: hooks, telemetry, limiter and token budget (None: none)."""
         return watch(
             self.hooks, request.limiter, request.token_budget, method=request.method,
@@ -362,9 +362,11 @@ class AsyncClarifai:
         observer = self._watch(request)
         attempt = 0
         while True:
-            if observer is not None:
-                await observer.attempt(attempt)
             try:
+                # Inside the try: a limiter that refuses (LimiterWaitError) or is cancelled
+                # while it waits ends the call's trace like any failed attempt.
+                if observer is not None:
+                    await observer.attempt(attempt)
                 body, headers, status = await self._attempt_json(request)
             except APIError as error:
                 delay = self._retry_delay(request, error, attempt)
@@ -466,7 +468,7 @@ class _Models:
         return [ModelInfo(item) for item in data if isinstance(item, dict)]
 
 
-async def _sleep_observed(delay: float, observer: CallObserver | None) -> None:
+async def _sleep_observed(delay: float, observer: Observer | None) -> None:
     """Wait before a retry; a cancellation during the wait ends the call's trace."""
     try:
         await _retry.sleep(delay)

@@ -23,7 +23,7 @@ from ._http import read_at_most
 from .accumulate import ChunkAccumulator
 from .errors import APIConnectionError, APIError, APIResponseValidationError, APITimeoutError
 from .events import StreamEvent
-from .hooks import CallObserver
+from .hooks import Observer
 from .sse import ServerSentEvent, SSEDecoder
 from .types import ChatCompletion, ChatCompletionChunk, Usage, chunk_view
 
@@ -51,7 +51,7 @@ class CompletionStream:
         *,
         max_line_size: int,
         on_end: Callable[[CompletionStream, BaseException | None], None] | None = None,
-        observer_of: Callable[[], CallObserver | None] | None = None,
+        observer_of: Callable[[], Observer | None] | None = None,
     ) -> None:
         self._observer_of = observer_of
         self._end_unreported = False  # set at the end of the body, until on_response has fired
@@ -257,7 +257,7 @@ class CompletionStream:
         except Exception:  # a hostile chunk may have left the accumulator unusable
             return None
 
-    def _observer(self) -> CallObserver | None:
+    def _observer(self) -> Observer | None:
         return self._observer_of() if self._observer_of is not None else None
 
     async def _report_end(self) -> None:

@@ -19,7 +19,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 import aclarifai
-from aclarifai import APIConnectionError, AsyncClarifai, InternalServerError
+from aclarifai import APIConnectionError, AsyncClarifai, InternalServerError, LimiterWaitError
 from aclarifai.agent import Agent
 from aclarifai.batch import abatch_completion
 from aclarifai.otel import Telemetry, instrument, uninstrument
@@ -252,6 +252,54 @@ async def test_stream_closed_early_and_cancelled_calls_end_their_spans(
 
 async def _complete(client: AsyncClarifai) -> None:
     await client.acompletion(MODEL, question(), stream=False)
+
+
+class _HeldLimiter:
+    """A limiter whose next slot is far away: ``acquire`` refuses, or waits until released."""
+
+    def __init__(self, *, refuse: bool) -> None:
+        self.refuse = refuse
+        self.waiting = asyncio.Event()
+
+    async def acquire(self, cost: float = 1.0) -> None:
+        if self.refuse:
+            raise LimiterWaitError("the next slot is 9s away, more than max_wait=1s", status_code=429)
+        self.waiting.set()
+        await asyncio.Event().wait()  # until cancelled
+
+    async def penalize(self, seconds: float) -> None:
+        pass
+
+
+@pytest.mark.parametrize("hooked", [False, True])
+async def test_a_limiter_that_refuses_or_is_cancelled_before_sending_ends_the_span(
+    rec: Recorder, fake: FakeClarifai, hooked: bool
+) -> None:
+    errors: list[aclarifai.ErrorInfo] = []
+    hooks = aclarifai.Hooks(on_error=errors.append) if hooked else None
+    refusing, holding = _HeldLimiter(refuse=True), _HeldLimiter(refuse=False)
+    async with traced_client(fake, rec.telemetry(), limiter=refusing, hooks=hooks) as client:
+        for stream in (False, True):
+            with pytest.raises(LimiterWaitError):
+                await client.acompletion(MODEL, question(), stream=stream)
+        client.limiter = holding
+        task = asyncio.create_task(_complete(client))
+        await asyncio.wait_for(holding.waiting.wait(), BOUND)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert fake.request_count == 0
+    refused_plain, refused_stream, cancelled = rec.named("chat")  # all ended: none left open
+    for span in (refused_plain, refused_stream):
+        assert span.attributes is not None and span.attributes["error.type"] == "LimiterWaitError"
+        assert span.status.status_code is StatusCode.ERROR and span.events == ()
+    assert cancelled.attributes is not None and cancelled.attributes["error.type"] == "cancelled"
+    durations = rec.points("gen_ai.client.operation.duration")
+    assert sorted(str(p.attributes["error.type"]) for p in durations) == [
+        "LimiterWaitError", "cancelled"]
+    assert sum(p.count for p in durations) == 3
+    if hooked:  # the hooks hear the refusal as the final error of the call, both ways
+        assert [(type(e.error), e.will_retry) for e in errors] == [(LimiterWaitError, False)] * 2
 
 
 # -- agents -----------------------------------------------------------------------------------
