@@ -88,6 +88,8 @@ class Limits:
         token_budget: TokenLimiter | None,
         fallbacks: Sequence[str] | None,
         cooldown: float | CooldownStore | None,
+        *,
+        clarifai_api: bool = True,
     ) -> Limits | None:
         """One call's own limits, checked now (None when the call sets none: the common case)."""
         if limiter is None and token_budget is None and fallbacks is None and cooldown is None:
@@ -99,7 +101,7 @@ class Limits:
         return cls(
             check_limiter("limiter", limiter),
             check_limiter("token_budget", token_budget, settle=True),
-            resolve_fallbacks(fallbacks),
+            resolve_fallbacks(fallbacks, clarifai_api=clarifai_api),
             cooldown,
         )
 

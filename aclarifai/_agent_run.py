@@ -196,9 +196,11 @@ class AgentRun:
 
     def _request(self) -> CompletionRequest[CompletionStream]:
         agent = self.agent
+        key = agent._api_key  # wrapped; revealed only into acompletion's first line
         return acompletion(
             model=agent.model, messages=self.messages, stream=True, tools=self._tools,
-            client=agent.client, api_key=agent._api_key, base_url=agent.base_url, **self._params,
+            client=agent.client, api_key=None if key is None else key.reveal(),
+            base_url=agent.base_url, **self._params,
         )
 
     def _on_model_event(self, turn: _Turn, event: Any) -> list[AgentEvent]:

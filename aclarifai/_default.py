@@ -16,7 +16,7 @@ from collections.abc import AsyncGenerator, Iterable
 from typing import TYPE_CHECKING, Literal, overload
 
 from ._admission import Limits
-from ._config import Timeout, _Secret, resolve_api_key, resolve_base_url
+from ._config import Timeout, _Secret, is_clarifai_api, resolve_api_key, resolve_base_url
 from ._options import CompletionOptions, MessageParam, split_options
 from ._request import CompletionRequest, build_body
 from .client import AsyncClarifai, _check_retries
@@ -140,19 +140,24 @@ def acompletion(
     ``CLARIFAI_PAT``). ``limiter``, ``token_budget``, ``fallbacks`` and ``cooldown``: see
     docs/workers.md.
     """
+    # The first line: from here on this frame holds the PAT and the URL only wrapped.
+    given_key, given_base = _Secret.wrap(api_key), _Secret.wrap(base_url)
+    del api_key, base_url
     if client is not None:
-        if api_key is not None or base_url is not None:
-            del api_key  # keep the PAT out of this traceback's locals
+        if given_key is not None or given_base is not None:
             raise ConfigurationError("pass api_key and base_url to the client, not with client=")
         return client.acompletion(model, messages, stream=stream, **options)
-    key = _Secret(resolve_api_key(api_key))
-    del api_key  # out of this frame's locals, should a later line raise with capture_locals
-    base = resolve_base_url(base_url)
+    key = resolve_api_key(given_key)
+    base = resolve_base_url(given_base)
+    clarifai_api = is_clarifai_api(base)
     call = split_options(options)
     body = build_body(
-        model, messages, tools=call.tools, tool_choice=call.tool_choice, params=call.params
+        model, messages, tools=call.tools, tool_choice=call.tool_choice, params=call.params,
+        clarifai_api=clarifai_api,
     )
-    limits = Limits.of(call.limiter, call.token_budget, call.fallbacks, call.cooldown)
+    limits = Limits.of(
+        call.limiter, call.token_budget, call.fallbacks, call.cooldown, clarifai_api=clarifai_api
+    )
 
     async def get_client() -> AsyncClarifai:
         return await _default_client(key, base)

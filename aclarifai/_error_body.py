@@ -14,6 +14,8 @@ import orjson
 from multidict import CIMultiDict
 
 from . import errors
+from ._codes import code_number, lookup
+from ._request_id import request_id_of
 
 _BY_STATUS: dict[int, type[errors.APIStatusError]] = {
     400: errors.BadRequestError,
@@ -25,30 +27,6 @@ _BY_STATUS: dict[int, type[errors.APIStatusError]] = {
     429: errors.RateLimitError,
 }
 
-# Clarifai status codes that refine (or, on a 2xx answer, decide) the class.
-_BY_CODE: dict[int, type[errors.APIStatusError]] = {
-    11001: errors.AuthenticationError,
-    11008: errors.AuthenticationError,
-    11009: errors.AuthenticationError,
-    11007: errors.PermissionDeniedError,
-    11005: errors.RateLimitError,
-    11006: errors.RateLimitError,
-    11102: errors.BadRequestError,
-    21200: errors.NotFoundError,
-    21201: errors.PermissionDeniedError,
-    21313: errors.InternalServerError,
-    21351: errors.InternalServerError,
-    21353: errors.NotFoundError,
-    21354: errors.InternalServerError,
-    21355: errors.InternalServerError,
-    10030: errors.InternalServerError,
-}
-_CODE_NOTES = {
-    21353: "the model is not deployed: deploy it (or pick another model); retrying will not help",
-    21351: "the model is being deployed; retry later",
-    21355: "the model is loading; retry later",
-    21354: "the model is busy; retry later",
-}
 _EXCERPT = 300
 
 
@@ -89,13 +67,14 @@ def _describe(status: Mapping[str, Any]) -> str:
     description = status.get("description") or "error"
     details = status.get("details")
     text = f"{description}: {details}" if details and details != description else str(description)
-    note = _CODE_NOTES.get(status.get("code"))  # type: ignore[arg-type]
-    return f"{text} ({note})" if note else text
+    entry = lookup(status.get("code"))
+    return f"{text} ({entry.note})" if entry is not None and entry.note else text
 
 
 def error_class(status: int | None, code: int | str | None) -> type[errors.APIStatusError]:
     """HTTP status decides the class; a Clarifai status code refines it."""
-    by_code = _BY_CODE.get(code) if isinstance(code, int) else None
+    entry = lookup(code)
+    by_code = entry.error if entry is not None else None
     if status is None or status < 400:  # an error body on a 2xx answer: the code decides
         return by_code or errors.InternalServerError
     if status >= 500:
@@ -119,7 +98,7 @@ def error_from_response(
         message = (
             f"{fallback_reason or 'error'}: {excerpt(raw)}" if raw else fallback_reason or "error"
         )
-    request_id = headers.get("x-request-id") or headers.get("x-clarifai-request-id")
+    request_id = request_id_of(headers)
     cls = error_class(status, code)
     return cls(
         message,
@@ -158,8 +137,9 @@ def stream_error(obj: Mapping[str, Any], request_id: str | None, partial: Any) -
     message, code, body_request_id = parse_error_object(obj)
     inner = obj.get("error")
     status = inner.get("status_code") if isinstance(inner, Mapping) else None
-    if status is None and isinstance(code, int) and 100 <= code < 600:
-        status = code
+    number = code_number(code)  # LiteLLM's proxy sends the status as a string: "code": "500"
+    if status is None and number is not None and 100 <= number < 600:
+        status = number
     return errors.StreamError(
         message or "error in stream",
         status_code=status if isinstance(status, int) else None,

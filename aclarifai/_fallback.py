@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
 from .errors import APIConnectionError, APIError, ClarifaiError, ConfigurationError
-from .models import resolve_model
+from .models import wire_model
 
 __all__ = [
     "DEFAULT_COOLDOWN",
@@ -100,13 +100,19 @@ def check_cooldown(value: float) -> float:
     return float(value)
 
 
-def resolve_fallbacks(fallbacks: Iterable[str] | None) -> tuple[str, ...]:
-    """The fallback models as canonical URLs (a bad reference raises now, before any request)."""
+def resolve_fallbacks(
+    fallbacks: Iterable[str] | None, *, clarifai_api: bool = True
+) -> tuple[str, ...]:
+    """The fallback models as sent (a bad reference raises now, before any request).
+
+    On Clarifai's API each must be a Clarifai reference (made canonical); behind a gateway
+    (``clarifai_api=False``) other names are kept as given.
+    """
     if fallbacks is None:
         return ()
     if isinstance(fallbacks, str):
         raise ConfigurationError("fallbacks must be a list of models, not a single string")
-    return tuple(resolve_model(model) for model in fallbacks)
+    return tuple(wire_model(model, clarifai_api=clarifai_api) for model in fallbacks)
 
 
 class Candidates:

@@ -15,6 +15,7 @@ import orjson
 
 from ._config import Timeout
 from ._error_body import error_from_response, excerpt
+from ._request_id import request_id_of
 from .errors import APIConnectionError, APIError, APIResponseValidationError, APITimeoutError
 
 # aiohttp >= 3.10 tells a connect timeout apart; older versions raise ServerTimeoutError for both.
@@ -87,7 +88,7 @@ def _redirect_headers(source: str, target: str, headers: _Headers) -> _Headers:
 
 async def _read_body(response: aiohttp.ClientResponse, timeout: Timeout) -> bytes:
     """The whole body; a failure keeps an excerpt of what arrived. The connection is freed."""
-    request_id = response.headers.get("x-request-id")
+    request_id = request_id_of(response.headers)
     pieces: list[bytes] = []
     size = 0
     try:

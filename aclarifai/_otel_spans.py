@@ -28,7 +28,7 @@ from ._otel_attrs import (
     server_attributes,
     to_json,
 )
-from .models import resolve_model
+from .models import wire_model
 
 if TYPE_CHECKING:
     from .hooks import ErrorInfo, RequestInfo, ResponseInfo
@@ -212,7 +212,7 @@ class AgentRunTrace:
         attributes = _base(telemetry, "invoke_agent")
         if isinstance(name, str) and name:
             attributes["gen_ai.agent.name"] = name
-        attributes["gen_ai.request.model"] = resolve_model(agent.model)
+        attributes["gen_ai.request.model"] = wire_model(agent.model, clarifai_api=False)
         params = getattr(agent, "params", None)
         if isinstance(params, Mapping):
             attributes.update(request_attributes(params))

@@ -13,7 +13,7 @@ from ._config import Timeout
 from ._fallback import Candidates, CooldownStore
 from .errors import APIError
 from .hooks import Observer
-from .models import resolve_model
+from .models import wire_model
 from .sse import DEFAULT_MAX_LINE_SIZE
 from .streaming import CompletionStream
 
@@ -63,10 +63,17 @@ def _tool_schema(tool: Any) -> dict[str, Any]:
 
 
 def build_body(
-    model: str, messages: Any, *, tools: Any, tool_choice: Any, params: Mapping[str, Any]
+    model: str, messages: Any, *, tools: Any, tool_choice: Any, params: Mapping[str, Any],
+    clarifai_api: bool = True,
 ) -> dict[str, Any]:
-    """The JSON body of a chat completion; ``None`` values are dropped, extras kept at top level."""
-    body: dict[str, Any] = {"model": resolve_model(model), "messages": _messages(messages)}
+    """The JSON body of a chat completion; ``None`` values are dropped, extras kept at top level.
+
+    ``clarifai_api``: the request goes to Clarifai's API, where the model must be a Clarifai
+    reference; elsewhere (a gateway) a name that is not one is sent as given.
+    """
+    body: dict[str, Any] = {
+        "model": wire_model(model, clarifai_api=clarifai_api), "messages": _messages(messages)
+    }
     if tools:
         body["tools"] = [_tool_schema(t) for t in tools]
     if tool_choice is not None:

@@ -3,11 +3,14 @@
 The rules, in order:
 
 1. HTTP 400, 401, 403, 404 and 422 are never retried: the same request would fail the same way;
-   neither is an error marked ``retryable = False`` (a TLS failure, a limiter's refusal).
+   neither are the Clarifai codes that say so (``NEVER_RETRY_CODES``: 21353 "model not
+   deployed", a bad key...), whatever the HTTP status, nor an error marked
+   ``retryable = False`` (a TLS failure, a limiter's refusal).
 2. ``x-should-retry: true`` / ``false`` from the server decides, when present.
 3. Connection errors and timeouts (``APIConnectionError``) are retried: the caller has received
    nothing yet (a stream that has handed out a chunk is never retried; the stream checks that).
 4. The retryable Clarifai codes (``RETRYABLE_CODES``) are retried, whatever the 2xx/5xx status.
+   Both code sets come from the one table in ``_codes.py``, shown in ``docs/errors.md``.
 5. HTTP 408, 409, 429 and >= 500 are retried.
 
 The wait is the server's ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date) when
@@ -25,11 +28,11 @@ import random
 import time
 from collections.abc import Mapping
 
+from ._codes import NEVER_RETRY_CODES, RETRYABLE_CODES, code_number
 from .errors import APIConnectionError, APIError
 
 RETRYABLE_STATUS = frozenset((408, 409, 429))
 NEVER_RETRY_STATUS = frozenset((400, 401, 403, 404, 422))
-RETRYABLE_CODES = frozenset((10030, 11005, 11006, 21351, 21354, 21355))
 INITIAL_DELAY = 0.5
 MAX_DELAY = 8.0
 MAX_RETRY_AFTER = 60.0
@@ -43,7 +46,12 @@ async def sleep(delay: float) -> None:
 def should_retry(error: APIError, headers: Mapping[str, str] | None = None) -> bool:
     """Whether a failed attempt may be repeated (the caller checks the attempts left)."""
     status = error.status_code
-    if status in NEVER_RETRY_STATUS or getattr(error, "retryable", True) is False:
+    code = code_number(error.code)
+    if (
+        status in NEVER_RETRY_STATUS
+        or code in NEVER_RETRY_CODES
+        or getattr(error, "retryable", True) is False
+    ):
         return False
     if headers is not None:
         hint = (_header(headers, "x-should-retry") or "").strip().lower()
@@ -51,7 +59,7 @@ def should_retry(error: APIError, headers: Mapping[str, str] | None = None) -> b
             return hint == "true"
     if isinstance(error, APIConnectionError):
         return error.retryable
-    if isinstance(error.code, int) and error.code in RETRYABLE_CODES:
+    if code in RETRYABLE_CODES:
         return True
     return status is not None and (status in RETRYABLE_STATUS or status >= 500)
 

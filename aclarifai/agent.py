@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ._config import resolve_base_url
+from ._config import _Secret, is_clarifai_api, resolve_api_key, resolve_base_url
 from .errors import ConfigurationError
 from .events import StreamEvent
-from .models import resolve_model
+from .models import wire_model
 from .tools import Tool, tool
 from .types import ToolCall, Usage
 
@@ -149,11 +149,16 @@ class Agent:
         base_url: str | None = None,
         **params: Any,
     ) -> None:
-        resolve_model(model)  # a bad model reference raises now, not at the first run
-        if client is not None and (api_key is not None or base_url is not None):
+        # The first line: from here on this frame holds the PAT and the URL only wrapped.
+        key, base = _Secret.wrap(api_key), _Secret.wrap(base_url)
+        del api_key, base_url
+        if client is not None and (key is not None or base is not None):
             raise ConfigurationError("pass api_key and base_url to the client, not with client=")
-        if base_url is not None:
-            resolve_base_url(base_url)
+        if key:  # a PAT given here is checked now (trimmed; a CR or LF inside is refused)
+            key = resolve_api_key(key)
+        # The URL requests will go to decides how the model is checked (a gateway takes aliases).
+        url = client.base_url if client is not None else resolve_base_url(base)
+        wire_model(model, clarifai_api=is_clarifai_api(url))  # a bad model raises now, not later
         _check_count("max_turns", max_turns)
         if max_concurrency is not None:
             _check_count("max_concurrency", max_concurrency)
@@ -168,15 +173,20 @@ class Agent:
         self.max_concurrency = max_concurrency
         self.raise_tool_errors = raise_tool_errors
         self.client = client
-        self._api_key = api_key  # private, never in a repr
-        self.base_url = base_url
+        self._api_key = key  # private and wrapped: never in a repr
+        self.base_url = None if base is None else url
         self.params = params
         self.last_result: AgentResult | None = None
         """The result (possibly partial) of the latest run to end, however it ended."""
         self._output_validator = _compile_output_schema(output_schema)
 
     def __repr__(self) -> str:
-        return f"Agent(model={self.model!r}, tools={list(self.tools)!r}, max_turns={self.max_turns})"
+        # getattr: a traceback may show a half-built agent (capture_locals in __init__)
+        return (
+            f"Agent(model={getattr(self, 'model', None)!r}, "
+            f"tools={list(getattr(self, 'tools', {}))!r}, "
+            f"max_turns={getattr(self, 'max_turns', None)})"
+        )
 
     def stream(self, input: str | Sequence[Any]) -> AgentStream:
         """Run the agent, yielding :data:`AgentEvent` objects as they happen.

@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 
 from ._batchpump import pump
-from ._config import resolve_api_key, resolve_base_url
+from ._config import _Secret, is_clarifai_api, resolve_api_key, resolve_base_url
 from ._default import acompletion
 from ._ratelimit import CLARIFAI_DEFAULT_RATE, Limiter, RateLimiter
 from .errors import APIError
 from .hooks import emit
-from .models import resolve_model
+from .models import wire_model
 from .types import ChatCompletion, Usage
 
 if TYPE_CHECKING:
@@ -180,13 +180,15 @@ def abatch_stream(
     early, or cancelling it, cancels the requests in flight; ``contextlib.aclosing`` makes that
     happen at once after a ``break``.
     """
+    _wrap_credentials(params)
     _check_concurrency(max_concurrency)
     if params.pop("stream", None):
         raise ValueError("abatch_stream() makes non-stream requests: drop stream=True")
-    canonical = resolve_model(model)
-    if params.get("client") is None:
+    client = params.get("client")
+    url = client.base_url if client is not None else resolve_base_url(params.get("base_url"))
+    canonical = wire_model(model, clarifai_api=is_clarifai_api(url))
+    if client is None:
         resolve_api_key(params.get("api_key"))  # no PAT: say so once, not once per item
-        resolve_base_url(params.get("base_url"))
     job = _item_job(model, canonical, limiter, params)
     window = max_concurrency * (4 if ordered else 2)
     pairs = pump(
@@ -312,6 +314,7 @@ async def abatch_completion(
     Bad arguments (model, messages, params) raise before any request is sent. This collects
     ``abatch_stream()``: use that for inputs too large to hold, or to see results as they come.
     """
+    _wrap_credentials(params)
     _check_concurrency(max_concurrency)
     if params.pop("stream", None):
         raise ValueError("abatch_completion() makes non-stream requests: drop stream=True")
@@ -336,6 +339,13 @@ async def abatch_completion(
             if on_progress is not None:
                 await emit(on_progress, done, total)
     return BatchResult(results)
+
+
+def _wrap_credentials(params: dict[str, Any]) -> None:
+    """Wrap ``api_key`` and ``base_url`` in place, so no frame's locals show them in a traceback."""
+    for name in ("api_key", "base_url"):
+        if params.get(name) is not None:
+            params[name] = _Secret.wrap(params[name])
 
 
 def _as_limiter(rate_limit: float | Limiter | None) -> Limiter | None:

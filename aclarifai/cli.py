@@ -19,16 +19,17 @@ import orjson
 from . import events as ev
 from ._batchfile import Line, load_finished, read_requests, run_line
 from ._batchpump import pump
-from ._config import resolve_api_key, resolve_base_url
+from ._config import is_clarifai_api, resolve_api_key, resolve_base_url
 from ._version import __version__
 from .batch import BatchItem, RateLimiter
 from .client import AsyncClarifai
 from .errors import ClarifaiError
-from .models import resolve_model
+from .models import wire_model
 from .types import Usage
 
 DEFAULT_MODEL = "https://clarifai.com/openai/chat-completion/models/gpt-oss-120b"
 DEMO_MODEL = "https://clarifai.com/openai/chat-completion/models/gpt-oss-20b"
+BASE_URL_HELP = "API root, or a gateway's URL with its path (default: CLARIFAI_API_BASE)"
 
 WEATHER_TOOL: dict[str, Any] = {
     "type": "function",
@@ -140,7 +141,7 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--max-tokens", type=int, default=None)
     chat.add_argument("--reasoning-effort", choices=["low", "medium", "high"], default=None)
     chat.add_argument("--show-reasoning", action="store_true", help="print reasoning, dimmed")
-    chat.add_argument("--base-url", default=None, help="API root (default: CLARIFAI_API_BASE)")
+    chat.add_argument("--base-url", default=None, help=BASE_URL_HELP)
     commands.add_parser("demo", help="run offline against the bundled FakeClarifai server")
     batch = commands.add_parser(
         "batch", help="run every request of a JSONL file, resumably (needs CLARIFAI_PAT)",
@@ -158,7 +159,7 @@ def _parser() -> argparse.ArgumentParser:
         help="request starts per second (default: no limit; Clarifai's account default is 15)",
     )
     batch.add_argument("--max-retries", type=int, default=2, help="retries per request (default 2)")
-    batch.add_argument("--base-url", default=None, help="API root (default: CLARIFAI_API_BASE)")
+    batch.add_argument("--base-url", default=None, help=BASE_URL_HELP)
     return parser
 
 
@@ -263,7 +264,7 @@ def run_batch(args: argparse.Namespace, err: TextIO | None = None) -> int:
     err = err or sys.stderr
     try:
         resolve_api_key(None)  # no PAT or a bad base URL: say so before touching any file
-        resolve_base_url(args.base_url)
+        base_url = resolve_base_url(args.base_url)
         lines = read_requests(args.input)
         done_indices, done_ids = load_finished(args.output)
         if args.concurrency < 1:
@@ -271,7 +272,7 @@ def run_batch(args: argparse.Namespace, err: TextIO | None = None) -> int:
         _as_limiter(args.rate_limit)  # validates the rate
         pending = [line for line in lines if not line.finished(done_indices, done_ids)]
         if args.model is not None:
-            resolve_model(args.model)
+            wire_model(args.model, clarifai_api=is_clarifai_api(base_url))
         elif any(line.model is None and line.problem is None for line in pending):
             raise ValueError("no model: pass --model (or set ACLARIFAI_MODEL), or name one per line")
     except (OSError, ValueError, ClarifaiError) as exc:

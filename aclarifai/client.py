@@ -21,7 +21,7 @@ import orjson
 
 from . import _retry, _telemetry
 from ._admission import Limits, check_limiter, cooldown_of, watch
-from ._config import Timeout, _Secret, resolve_api_key, resolve_base_url
+from ._config import Timeout, _Secret, is_clarifai_api, resolve_api_key, resolve_base_url
 from ._error_body import error_in_body, excerpt
 from ._fallback import DEFAULT_COOLDOWN, Cooldowns, CooldownStore
 from ._http import (
@@ -39,6 +39,7 @@ from ._http import (
 from ._options import CompletionOptions, MessageParam, split_options
 from ._ratelimit import Limiter, TokenLimiter
 from ._request import CompletionRequest, build_body
+from ._request_id import request_id_of
 from ._version import __version__
 from .errors import (
     APIConnectionError,
@@ -95,6 +96,14 @@ class AsyncClarifai:
         cooldown: float | CooldownStore = DEFAULT_COOLDOWN,
         telemetry: bool | _telemetry.Telemetry | None = None,
     ) -> None:
+        # The first lines: from here on this frame holds the PAT and the URL only wrapped, so a
+        # traceback rendered with capture_locals (what error trackers record) never shows them.
+        key, base = _Secret.wrap(api_key), _Secret.wrap(base_url)
+        del api_key, base_url
+        self._api_key = resolve_api_key(key)
+        self.base_url = resolve_base_url(base, allow_insecure_http=allow_insecure_http)
+        """Where requests go: ``{base_url}/chat/completions`` (see ``docs/migrating.md``)."""
+        self._clarifai_api = is_clarifai_api(self.base_url)
         self.hooks = hooks if hooks is not None else Hooks()
         # None follows aclarifai.instrument(); False is off; True or a Telemetry is this client's.
         self._telemetry_setting = telemetry
@@ -104,9 +113,6 @@ class AsyncClarifai:
         self.token_budget = check_limiter("token_budget", token_budget, settle=True)
         """Tokens reserved before each chat completion and settled after it, or None."""
         self.cooldown_store, self.cooldown = cooldown_of(cooldown, Cooldowns())
-        self._api_key = _Secret(resolve_api_key(api_key))
-        del api_key  # out of this frame's locals, should a later line raise with capture_locals
-        self.base_url = resolve_base_url(base_url, allow_insecure_http=allow_insecure_http)
         self.timeout = Timeout.coerce(timeout)
         self.max_retries = _check_retries(max_retries)
         self.default_headers = dict(default_headers or {})
@@ -226,10 +232,15 @@ class AsyncClarifai:
         model can fix (docs/workers.md).
         """
         call = split_options(options)
+        clarifai_api = self._clarifai_api
         body = build_body(
-            model, messages, tools=call.tools, tool_choice=call.tool_choice, params=call.params
+            model, messages, tools=call.tools, tool_choice=call.tool_choice, params=call.params,
+            clarifai_api=clarifai_api,
         )
-        limits = Limits.of(call.limiter, call.token_budget, call.fallbacks, call.cooldown)
+        limits = Limits.of(
+            call.limiter, call.token_budget, call.fallbacks, call.cooldown,
+            clarifai_api=clarifai_api,
+        )
         return CompletionRequest(
             self._itself,
             body,
@@ -352,7 +363,7 @@ class AsyncClarifai:
                 raise await _status_error(response)
             logger.debug(
                 "%s %s -> %d (request id %s)", request.method, url, response.status,
-                response.headers.get("x-request-id"),
+                request_id_of(response.headers),
             )
             return response
         raise APIConnectionError(f"too many redirects (more than {_MAX_REDIRECTS})")
@@ -383,14 +394,14 @@ class AsyncClarifai:
                 raise
             if observer is not None:
                 await observer.response(
-                    status=status, request_id=headers.get("x-request-id"), usage=_usage_of(body),
+                    status=status, request_id=request_id_of(headers), usage=_usage_of(body),
                     model=body.get("model") if isinstance(body, dict) else None, answer=body,
                 )
             return body, headers
 
     async def _attempt_json(self, request: _Request) -> tuple[Any, Mapping[str, str], int]:
         response = await self._send(request)
-        request_id = response.headers.get("x-request-id")
+        request_id = request_id_of(response.headers)
         raw = await _read_body(response, request.timeout)
         try:
             body = orjson.loads(raw)
@@ -414,7 +425,7 @@ class AsyncClarifai:
             raise APIResponseValidationError(
                 f"the response is not a chat completion: {excerpt(orjson.dumps(body))}",
                 status_code=200,
-                request_id=headers.get("x-request-id"),
+                request_id=request_id_of(headers),
                 body=body,
                 headers=headers,
             )
@@ -462,7 +473,7 @@ class _Models:
         if not isinstance(data, list):
             raise APIResponseValidationError(
                 f"the model list has no 'data' list: {excerpt(orjson.dumps(body))}",
-                status_code=200, request_id=headers.get("x-request-id"), body=body,
+                status_code=200, request_id=request_id_of(headers), body=body,
                 headers=headers,
             )
         return [ModelInfo(item) for item in data if isinstance(item, dict)]

@@ -3,7 +3,8 @@
 ```
 ClarifaiError
 ├── ConfigurationError            bad or missing settings, raised before any request
-│   └── MissingAPIKeyError        no PAT (also an AuthenticationError)
+│   ├── MissingAPIKeyError        no PAT (also an AuthenticationError)
+│   └── InvalidModelError         not a Clarifai model reference (also a ValueError)
 ├── ToolError                     tools and agents
 │   ├── ToolArgumentsError        arguments that fail the tool's JSON schema
 │   ├── ToolServerError           a tool server (MCP) failed; also an APIConnectionError
@@ -53,6 +54,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "InternalServerError",
+    "InvalidModelError",
     "LimiterUnavailableError",
     "LimiterWaitError",
     "MaxTurnsExceeded",
@@ -74,6 +76,10 @@ class ClarifaiError(Exception):
 
 class ConfigurationError(ClarifaiError):
     """The client is misconfigured (no PAT, a bad base URL, ...); raised before any request."""
+
+
+class InvalidModelError(ConfigurationError, ValueError):
+    """The model is not a Clarifai reference, and the request goes to Clarifai's API."""
 
 
 class ToolError(ClarifaiError):

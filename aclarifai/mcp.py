@@ -213,7 +213,7 @@ class MCPServer:
         url = clarifai_mcp_url(model_url_or_ref, base_url)
         server = cls.http(
             url,
-            _bearer(resolve_api_key(api_key)),
+            _bearer(resolve_api_key(api_key).reveal()),
             name=name or url.rsplit("/", 1)[-1],
             connect_timeout=connect_timeout,
             call_timeout=call_timeout,

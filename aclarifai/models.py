@@ -16,7 +16,9 @@ import functools
 import os
 import re
 
-__all__ = ["resolve_model"]
+from .errors import InvalidModelError
+
+__all__ = ["resolve_model", "wire_model"]
 
 _ID = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
 _PATH = re.compile(
@@ -30,7 +32,9 @@ _ACCEPTED = """accepted model forms:
   https://clarifai.com/{user}/{app}/models/{model}[/versions/{version}]
   {user}/{app}/models/{model}[/versions/{version}]
   openai/https://clarifai.com/{user}/{app}/models/{model}
-  clarifai/{user}.{app}.{model}"""
+  clarifai/{user}.{app}.{model}
+(behind a gateway, a base_url with a path such as http://gateway:4000/v1, any other name
+is sent as given)"""
 
 
 def _ui_host() -> str:
@@ -46,11 +50,29 @@ def resolve_model(ref: str) -> str:
     >>> resolve_model("clarifai/openai.chat-completion.gpt-oss-20b")
     'https://clarifai.com/openai/chat-completion/models/gpt-oss-20b'
 
-    Raises ``ValueError`` listing the accepted forms for anything else.
+    Raises ``InvalidModelError`` (a ``ValueError``) listing the accepted forms for anything else.
     """
     if not isinstance(ref, str):
-        raise ValueError(f"model must be a string, got {type(ref).__name__}.\n{_ACCEPTED}")
+        raise InvalidModelError(f"model must be a string, got {type(ref).__name__}.\n{_ACCEPTED}")
     return _resolve(ref, _ui_host())
+
+
+def wire_model(ref: str, *, clarifai_api: bool) -> str:
+    """The ``model`` field sent: canonical for a Clarifai reference, else checked or kept as is.
+
+    On Clarifai's API (``clarifai_api=True``) anything but a Clarifai reference raises
+    ``InvalidModelError`` before any request; behind a gateway or on another OpenAI-compatible
+    host the name is the host's to understand (a LiteLLM alias such as ``clarifai-gpt``), so it
+    is sent verbatim.
+    """
+    if clarifai_api:
+        return resolve_model(ref)
+    if not isinstance(ref, str) or not ref.strip():
+        raise InvalidModelError(f"model must be a non-empty string, got {ref!r}")
+    try:
+        return resolve_model(ref)
+    except InvalidModelError:
+        return ref
 
 
 @functools.lru_cache(maxsize=512)
@@ -69,13 +91,15 @@ def _resolve(ref: str, ui: str) -> str:
         host = m["host"].lower()
         ui_host = ui.split("://", 1)[1].lower()
         if host.removeprefix("www.") not in ("clarifai.com", ui_host.removeprefix("www.")):
-            raise ValueError(f"not a Clarifai model URL: {ref!r} (unknown host {host!r}).\n{_ACCEPTED}")
+            raise InvalidModelError(
+                f"not a Clarifai model URL: {ref!r} (unknown host {host!r}).\n{_ACCEPTED}"
+            )
         path = m["path"]
     elif text.startswith(("http://", "https://")):
-        raise ValueError(f"not a Clarifai model URL: {ref!r}.\n{_ACCEPTED}")
+        raise InvalidModelError(f"not a Clarifai model URL: {ref!r}.\n{_ACCEPTED}")
     m = _PATH.match(path)
     if m is None:
-        raise ValueError(f"unrecognised model reference {ref!r}.\n{_ACCEPTED}")
+        raise InvalidModelError(f"unrecognised model reference {ref!r}.\n{_ACCEPTED}")
     url = f"{ui}/{m['user']}/{m['app']}/models/{m['model']}"
     if m["version"]:
         url += f"/versions/{m['version']}"

@@ -20,6 +20,7 @@ import orjson
 from . import _retry
 from ._error_body import error_in_body, excerpt, is_error_chunk, stream_error
 from ._http import read_at_most
+from ._request_id import request_id_of
 from .accumulate import ChunkAccumulator
 from .errors import APIConnectionError, APIError, APIResponseValidationError, APITimeoutError
 from .events import StreamEvent
@@ -277,7 +278,7 @@ class CompletionStream:
         self._on_read = observer.read_hook() if observer is not None else None
         self._status = response.status
         self.response_headers = response.headers
-        self.request_id = response.headers.get("x-request-id")
+        self.request_id = request_id_of(response.headers)
         content_type = response.headers.get("Content-Type", "")
         if "text/event-stream" not in content_type:
             raise await self._not_a_stream(response, content_type)

@@ -318,7 +318,7 @@ async def test_cli_runs_every_kind_of_line(
         assert records[index]["error_type"] == "InvalidLine"
         assert records[index]["status_code"] is None and records[index]["content"] is None
     assert "stream" in records[5]["error_message"]
-    assert records[6]["error_type"] == "ValueError"
+    assert records[6]["error_type"] == "InvalidModelError"  # a ValueError too
     bodies = {r.json["messages"][0]["content"]: r.json for r in env.requests}
     assert set(bodies) == {"bare list", "hot", "other model"}
     assert bodies["hot"]["temperature"] == 0.9 and bodies["other model"]["model"] == OTHER_MODEL
