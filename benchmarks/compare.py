@@ -1,7 +1,7 @@
 """``python -m benchmarks.compare --base DIR``: two versions of aclarifai in the same run.
 
 Like ``python -m benchmarks``, but every aclarifai client runs twice per repeat: once with this
-checkout's library and once with the one in ``DIR`` (a directory holding an ``aclarifai/``
+checkout's library (or ``--head``'s) and once with the one in ``DIR`` (a directory holding an ``aclarifai/``
 package, e.g. ``git archive <commit> aclarifai | tar -x -C DIR``), interleaved with the floor,
 so that all of them see the same load. Answers are checked as in the main runner. Prints, per
 scenario and client, the median CPU per unit of both versions, their ratios to the floor of the
@@ -26,6 +26,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--base", required=True, metavar="DIR",
                         help="the other library: a directory holding an aclarifai/ package")
+    parser.add_argument("--head", default=None, metavar="DIR",
+                        help="measure the library in DIR instead of this checkout's")
     parser.add_argument("--scenarios", default="S1,S3,S4")
     parser.add_argument("--clients", default="floor,aclarifai",
                         help=f"comma-separated, exact names, from {','.join(APPLIES)}")
@@ -44,7 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     server_cpu, client_cpu = cores()
     failed = False
     with tempfile.TemporaryDirectory() as scratch:
-        launches = {"": Launch.make(scratch), "base": Launch.make(scratch, options.base)}
+        launches = {"": Launch.make(scratch, options.head),
+                    "base": Launch.make(scratch, options.base)}
         server = Server(server_cpu, launches[""])
         try:
             for scenario in options.scenarios.split(","):
