@@ -74,6 +74,9 @@ from .types import (
 )
 
 if TYPE_CHECKING:
+    from . import testing as testing
+    from . import web as web
+    from ._toolservers import ToolServer
     from .agent import (
         Agent,
         AgentEvent,
@@ -102,10 +105,18 @@ _LAZY = {
     **dict.fromkeys(("image", "text"), "media"),
     "instrument": "otel",  # needs the otel extra; never imported by `import aclarifai`
     **dict.fromkeys(("RunContext", "Tool", "tool"), "tools"),
+    "ToolServer": "_toolservers",
 }
 
 
+# Submodules reachable as attributes after a plain `import aclarifai` (`aclarifai.web.X` in a
+# snippet), imported on first use: neither needs an optional dependency to import.
+_SUBMODULES = ("testing", "web")
+
+
 def __getattr__(name: str) -> object:
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)  # the import binds it here too
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'aclarifai' has no attribute {name!r}")
@@ -115,7 +126,7 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBMODULES))
 
 
 __all__ = [
@@ -190,6 +201,7 @@ __all__ = [
     "ToolCallStarted",
     "ToolError",
     "ToolResult",
+    "ToolServer",
     "ToolServerError",
     "TurnFinished",
     "UnprocessableEntityError",

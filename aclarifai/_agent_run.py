@@ -30,7 +30,7 @@ from .agent import (
     ToolResult,
     TurnFinished,
 )
-from .errors import MaxTurnsExceeded, ToolArgumentsError
+from .errors import MaxTurnsExceeded, ToolArgumentsError, ToolServerError
 from .events import StreamEvent, ToolCallDone
 from .tools import RunContext, Tool
 from .types import ChatCompletion, ToolCall, Usage
@@ -111,6 +111,7 @@ class AgentRun:
         self._next_id = 1
         limit = agent.max_concurrency
         self._limit = asyncio.Semaphore(limit) if limit else None
+        self._tool_map = agent.tools  # with mcp_servers: listed again before each turn
         self._tools = list(agent.tools.values()) or None
         self._params = dict(agent.params)
         if agent.output_schema is not None:
@@ -127,9 +128,17 @@ class AgentRun:
         telemetry = agent_telemetry(self.agent)
         trace = self._trace = _telemetry.agent_trace(telemetry, self.agent)
         failure: BaseException | None = None
+        servers = self.agent._servers
+        entered = False
         try:
+            if servers:
+                await servers.enter()
+                entered = True
             while not self.done:
                 turn = self._begin_turn()
+                if servers:
+                    self._tool_map = await servers.tools(self.agent.tools)
+                    self._tools = list(self._tool_map.values()) or None
                 async with contextlib.aclosing(self._model_turn(turn)) as model_turn:
                     async for out in model_turn:
                         yield out
@@ -143,9 +152,13 @@ class AgentRun:
             failure = exc
             raise
         finally:
-            await self._stop()
-            if trace is not None:
-                trace.end(self.result(), failure)
+            try:
+                await self._stop()
+            finally:
+                if entered:
+                    await servers.leave()
+                if trace is not None:
+                    trace.end(self.result(), failure)
 
     async def _model_turn(self, turn: _Turn) -> AsyncGenerator[AgentEvent, None]:
         """The model's events, the calls they start, and the results of calls ending meanwhile.
@@ -222,7 +235,7 @@ class AgentRun:
         self._ids.add(call_id)
         call = ToolCall(data)
         name = call.function.name or ""
-        tool = self.agent.tools.get(name)
+        tool = self._tool_map.get(name)
         problem, arguments = self._check(tool, name, call)
         slot = _Slot(call, name, arguments)
         turn.slots.append(slot)
@@ -248,7 +261,7 @@ class AgentRun:
         raw = call.function.arguments or ""
         invalid = call.function.arguments_error
         if tool is None:
-            return text.unknown_tool(name, self.agent.tools), raw
+            return text.unknown_tool(name, self._tool_map), raw
         if invalid is not None:
             return text.invalid_json(name, invalid), raw
         arguments = call.function.parse_arguments()
@@ -270,8 +283,8 @@ class AgentRun:
             except Exception as exc:
                 slot.fail(text.tool_failed(slot.name, exc), loop.time() - start)
                 traced.failed(exc)
-                if self.agent.raise_tool_errors:
-                    raise
+                if self.agent.raise_tool_errors or isinstance(exc, ToolServerError):
+                    raise  # a tool server that failed ends the run: the model cannot fix it
                 return
             slot.succeed(output, loop.time() - start)
             traced.succeeded(slot.content)

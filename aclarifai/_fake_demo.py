@@ -11,19 +11,31 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypedDict
 
 import orjson
 
-from ._fake_render import CREATED, Make, MessagePlan, Reply, ToolCallPlan, Wire, render_json
+from ._fake_render import (
+    CREATED,
+    Make,
+    MessagePlan,
+    Reply,
+    ToolCallPlan,
+    Wire,
+    render_json,
+    split_words,
+)
 
 __all__ = [
     "ReplyOptions",
     "ReplyQueue",
+    "apply_limits",
     "auth_error",
     "demo_plan",
     "encode_arguments",
+    "model_error",
+    "model_key",
     "model_list",
     "openai_error",
     "parse_body",
@@ -47,6 +59,14 @@ _STRING_FORMATS = {
     "uuid": "00000000-0000-4000-8000-000000000000",
 }
 _MAX_DEPTH = 8
+_MAX_CHOICES = 128  # OpenAI's bound on `n`
+_MAX_STOPS = 4  # OpenAI's bound on the `stop` list
+# What the endpoint reads from `model`: a Clarifai model URL or its short path form. The
+# client's other spellings (LiteLLM's prefixes, `www.`, `?tab=`) never reach the wire.
+_MODEL_URL = re.compile(
+    r"^(?:https?://(?:www\.)?clarifai\.com/)?(?P<user>[^/\s?#]+)/(?P<app>[^/\s?#]+)"
+    r"/models/(?P<model>[^/\s?#]+)(?:/versions/(?P<version>[^/\s?#]+))?/?$"
+)
 
 
 class ReplyOptions(TypedDict, total=False):
@@ -138,13 +158,47 @@ def openai_error(status: int, message: str, request_id: str) -> Wire:
 
 def auth_error(request_id: str) -> Wire:
     """Clarifai's native 401 body, which this endpoint sends for a bad or missing PAT."""
-    status = {
-        "code": 11009,
-        "description": "API key not found",
-        "details": "The PAT in the Authorization header is missing or not valid.",
-        "req_id": request_id,
-    }
+    status = _clarifai_status(
+        11009, "API key not found",
+        "The PAT in the Authorization header is missing or not valid.", request_id,
+    )
     return render_json(401, {"status": status}, request_id)
+
+
+def model_key(ref: str) -> tuple[str, str, str] | None:
+    """``(user, app, model)`` of a model URL as the endpoint reads it, None if malformed."""
+    match = _MODEL_URL.match(ref)
+    return None if match is None else (match["user"], match["app"], match["model"])
+
+
+def model_error(ref: str, known: Sequence[str], request_id: str) -> Wire | None:
+    """The Clarifai error for a ``model`` the endpoint cannot serve, None when it can.
+
+    A reference that is not a model URL gets HTTP 400 with status code 11102 (invalid
+    request); a well-formed URL naming no model in ``known`` gets HTTP 404 with 21200 (model
+    does not exist). Any version of a known model is served.
+    """
+    key = model_key(ref)
+    if key is None:
+        status = _clarifai_status(
+            11102, "Invalid request",
+            f"model {ref!r} is not a Clarifai model URL: "
+            "use https://clarifai.com/{user}/{app}/models/{model}[/versions/{version}]",
+            request_id,
+        )
+        return render_json(400, {"status": status}, request_id)
+    if key in {model_key(url) for url in known}:
+        return None
+    user, app, model = key
+    status = _clarifai_status(
+        21200, "Model does not exist",
+        f"Model {model!r} was not found in app {app!r} of user {user!r}.", request_id,
+    )
+    return render_json(404, {"status": status}, request_id)
+
+
+def _clarifai_status(code: int, description: str, details: str, request_id: str) -> dict[str, Any]:
+    return {"code": code, "description": description, "details": details, "req_id": request_id}
 
 
 def model_list(urls: list[str], request_id: str) -> Wire:
@@ -172,7 +226,68 @@ def parse_body(raw: bytes) -> tuple[Any, str | None]:
         return parsed, "'messages' is required and must be a non-empty list"
     if not all(isinstance(m, dict) and "role" in m for m in messages):
         return parsed, "each message must be an object with a 'role'"
-    return parsed, None
+    return parsed, _options_problem(parsed)
+
+
+def _options_problem(body: dict[str, Any]) -> str | None:
+    """The 400 message for an ``n``, ``max_tokens`` or ``stop`` the endpoint refuses."""
+    for key in ("n", "max_tokens", "max_completion_tokens"):
+        value = body.get(key)
+        if value is not None and (type(value) is not int or value < 1):
+            return f"'{key}' must be a positive integer, got {value!r}"
+    if (body.get("n") or 1) > _MAX_CHOICES:
+        return f"'n' must be at most {_MAX_CHOICES}"
+    stop = body.get("stop")
+    stops = [stop] if isinstance(stop, str) else stop
+    if stop is not None and not (
+        isinstance(stops, list) and len(stops) <= _MAX_STOPS
+        and all(isinstance(s, str) and s for s in stops)
+    ):
+        return f"'stop' must be a string or a list of up to {_MAX_STOPS} non-empty strings"
+    return None
+
+
+def apply_limits(plan: MessagePlan, body: dict[str, Any]) -> MessagePlan:
+    """The demo reply as ``stop`` and ``max_tokens`` cut it (a word counts as a token).
+
+    The content ends before the first stop string (``finish_reason`` stays ``"stop"``); then
+    reasoning, content and tool-call arguments, in that order, share ``max_tokens``
+    (or ``max_completion_tokens``), and a reply cut short ends with ``"length"``.
+    """
+    stop = body.get("stop")
+    content = plan.content
+    if content is not None and stop:
+        for marker in [stop] if isinstance(stop, str) else stop:
+            content = content.split(marker, 1)[0]
+    budget = body.get("max_tokens") or body.get("max_completion_tokens")
+    if budget is None:
+        return replace(plan, content=content)
+    reasoning, budget, cut = _take_words(plan.reasoning, budget)
+    if cut:
+        content = None  # the budget ran out while reasoning
+    else:
+        content, budget, cut = _take_words(content, budget)
+    calls: list[ToolCallPlan] = []
+    for call in plan.tool_calls:
+        if cut or (budget == 0 and call.arguments):
+            cut = True
+            break
+        arguments, budget, cut = _take_words(call.arguments, budget)
+        calls.append(replace(call, arguments=arguments or ""))
+    return replace(
+        plan, reasoning=reasoning, content=content, tool_calls=tuple(calls),
+        finish_reason="length" if cut else plan.finish_reason,
+    )
+
+
+def _take_words(text: str | None, budget: int) -> tuple[str | None, int, bool]:
+    """The first ``budget`` words of ``text``, the budget left, and whether text was cut."""
+    if not text:
+        return text, budget, False
+    words = split_words(text)
+    if len(words) <= budget:
+        return text, budget - len(words), False
+    return "".join(words[:budget]), 0, True
 
 
 def demo_plan(body: dict[str, Any]) -> MessagePlan:

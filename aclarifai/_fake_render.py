@@ -144,11 +144,11 @@ def make_chunk(
     return chunk
 
 
-def _usage(plan: MessagePlan, ctx: Context) -> dict[str, Any]:
+def _usage(plan: MessagePlan, ctx: Context, n: int = 1) -> dict[str, Any]:
     if plan.usage is not None:
         return plan.usage
-    reasoning = count_words(plan.reasoning)
-    answer = count_words(plan.content) + sum(count_words(c.arguments) for c in plan.tool_calls)
+    reasoning = n * count_words(plan.reasoning)
+    answer = n * (count_words(plan.content) + sum(count_words(c.arguments) for c in plan.tool_calls))
     prompt = max(1, count_words(prompt_text(ctx.body)))
     completion = max(1, answer + reasoning)
     usage: dict[str, Any] = {
@@ -216,29 +216,35 @@ def render_json(status: int, body: Any, request_id: str) -> Wire:
     return Wire(status, [data], events=False, headers=headers, content_length=len(data))
 
 
-def render_message(plan: MessagePlan, ctx: Context, request_id: str) -> Wire:
-    """The plan as an SSE stream (when the request asked for one) or a ``chat.completion``."""
+def render_message(plan: MessagePlan, ctx: Context, request_id: str, n: int = 1) -> Wire:
+    """The plan as an SSE stream (when the request asked for one) or a ``chat.completion``,
+    with ``n`` identical choices."""
     if not ctx.stream:
-        return render_json(200, _completion(plan, ctx), request_id)
+        return render_json(200, _completion(plan, ctx, n), request_id)
     chunk_base = {
         "id": ctx.completion_id,
         "object": "chat.completion.chunk",
         "created": CREATED,
         "model": ctx.model,
     }
-    events = [_event({**chunk_base, "choices": [_choice(delta, None)]}) for delta in _deltas(plan, ctx)]
-    events.append(_event({**chunk_base, "choices": [_choice({}, plan.finish_reason)]}))
-    # Clarifai forces usage reporting on: the last chunk before [DONE] carries it.
-    events.append(_event({**chunk_base, "choices": [], "usage": _usage(plan, ctx)}))
+    choices = range(n)
+    events = [
+        _event({**chunk_base, "choices": [_choice(delta, None, i)]})
+        for delta in _deltas(plan, ctx) for i in choices
+    ]
+    events += [_event({**chunk_base, "choices": [_choice({}, plan.finish_reason, i)]}) for i in choices]
+    # Clarifai forces usage reporting on, whatever `stream_options` says: the last chunk
+    # before [DONE] carries it.
+    events.append(_event({**chunk_base, "choices": [], "usage": _usage(plan, ctx, n)}))
     events.append(_DONE)
     return Wire(200, events, events=True, headers=_sse_headers(request_id))
 
 
-def _choice(delta: dict[str, Any], finish_reason: str | None) -> dict[str, Any]:
-    return {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+def _choice(delta: dict[str, Any], finish_reason: str | None, index: int = 0) -> dict[str, Any]:
+    return {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
 
 
-def _completion(plan: MessagePlan, ctx: Context) -> dict[str, Any]:
+def _completion(plan: MessagePlan, ctx: Context, n: int = 1) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": plan.content}
     if plan.content is None and not plan.tool_calls:
         message["content"] = ""
@@ -256,14 +262,17 @@ def _completion(plan: MessagePlan, ctx: Context) -> dict[str, Any]:
             }
             for i, call in enumerate(plan.tool_calls)
         ]
-    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": plan.finish_reason}
+    choices = [
+        {"index": i, "message": message, "logprobs": None, "finish_reason": plan.finish_reason}
+        for i in range(n)
+    ]
     return {
         "id": ctx.completion_id,
         "object": "chat.completion",
         "created": CREATED,
         "model": ctx.model,
-        "choices": [choice],
-        "usage": _usage(plan, ctx),
+        "choices": choices,
+        "usage": _usage(plan, ctx, n),
     }
 
 

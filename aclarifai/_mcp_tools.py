@@ -15,13 +15,12 @@ side (sessions, subprocesses, reconnects) is in :mod:`aclarifai.mcp`.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
-import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from ._config import OPENAI_PATH, resolve_base_url
 from .errors import ConfigurationError, ToolError, ToolServerError
 from .models import resolve_model
 
@@ -35,9 +34,7 @@ __all__ = [
     "tool_output",
 ]
 
-DEFAULT_API_BASE = "https://api.clarifai.com"
 MCP_PATH = "/v2/ext/mcp/v1"
-_OPENAI_SUFFIXES = ("/v2/ext/openai/v1/chat/completions", "/v2/ext/openai/v1")
 _MODEL_PATH = re.compile(r"^/(?P<user>[^/]+)/(?P<app>[^/]+)/models/(?P<model>[^/]+)(?:/versions/[^/]+)?$")
 _NAME_OK = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 _NAME_BAD_CHARS = re.compile(r"[^a-zA-Z0-9_-]")
@@ -77,44 +74,14 @@ class MCPToolOutput(str):
         return (type(self), (str(self), self.structured_content, self.content))
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def api_root(base_url: str | None) -> str:
     """The API root the MCP URL is built on: ``base_url``, ``CLARIFAI_API_BASE`` or the default.
 
     An OpenAI-compatible base (``.../v2/ext/openai/v1``) is accepted and cut back to its root,
     so the same ``base_url`` serves the chat client and the MCP servers.
     """
-    raw = base_url or os.environ.get("CLARIFAI_API_BASE") or DEFAULT_API_BASE
-    url = raw.strip().rstrip("/")
-    if "://" not in url:
-        url = "https://" + url
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
-        raise ConfigurationError("base_url is not a valid URL") from None
-    if "@" in parts.netloc:
-        raise ConfigurationError("base_url must not carry credentials (user:password@host); pass api_key")
-    if parts.scheme not in ("http", "https") or not host or parts.query or parts.fragment:
-        raise ConfigurationError("base_url must be an http(s) URL with no query or fragment")
-    if parts.scheme == "http" and not _is_loopback(host):
-        raise ConfigurationError(
-            f"refusing plain http for {host!r}: the PAT would travel unencrypted; use https"
-        )
-    path = parts.path
-    for suffix in _OPENAI_SUFFIXES:
-        if path.endswith(suffix):
-            path = path[: -len(suffix)]
-            break
-    return f"{parts.scheme}://{parts.netloc}{path}"
+    url = resolve_base_url(base_url)  # the chat client's checks: credentials, scheme, http
+    return url.removesuffix(OPENAI_PATH)
 
 
 def clarifai_mcp_url(model: str, base_url: str | None = None) -> str:

@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ._config import _Secret, is_clarifai_api, resolve_api_key, resolve_base_url
+from ._toolservers import ToolServer, ToolServers
 from .errors import ConfigurationError
 from .events import StreamEvent
 from .models import wire_model
@@ -129,8 +130,15 @@ class Agent:
 
     Mistakes the model makes (arguments that are not JSON or fail the schema, an unknown tool,
     a tool that raises or times out) go back to it as ``tool`` messages and it gets another
-    turn. Errors from the API always propagate; with ``raise_tool_errors=True`` an exception
-    raised by a tool (its timeout included) propagates too. Mistakes in the setup raise here.
+    turn. Errors from the API always propagate, and so does a tool server that fails
+    (:class:`~aclarifai.errors.ToolServerError`: an MCP server that died or cannot be reached);
+    with ``raise_tool_errors=True`` an exception raised by a tool (its timeout included)
+    propagates too. Mistakes in the setup raise here.
+
+    ``mcp_servers`` (:class:`aclarifai.mcp.MCPServer` objects) add their tools to ``tools``:
+    listed when a run starts and before each turn (a server's list is cached until it announces
+    a change). A server that is not connected when a run starts is connected by the agent and
+    closed when the run ends; one the caller connected stays open.
     Extra keyword arguments go into every request body (``temperature``, ``tool_choice``...).
     """
 
@@ -144,6 +152,7 @@ class Agent:
         output_schema: dict[str, Any] | None = None,
         max_concurrency: int | None = None,
         raise_tool_errors: bool = False,
+        mcp_servers: Iterable[ToolServer] = (),
         client: AsyncClarifai | None = None,
         api_key: str | None = None,
         base_url: str | None = None,
@@ -167,6 +176,9 @@ class Agent:
         _check_params(params, output_schema)
         self.model = model
         self.tools: dict[str, Tool] = _collect_tools(tools)
+        self._servers = ToolServers(mcp_servers)
+        self.mcp_servers = self._servers.servers
+        """The MCP servers whose tools join :attr:`tools` in every run."""
         self.instructions = instructions
         self.max_turns = max_turns
         self.output_schema = output_schema

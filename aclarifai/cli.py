@@ -1,151 +1,132 @@
-"""``python -m aclarifai``: chat with a model from the terminal, run a JSONL batch, or run the
-offline demo."""
+"""``python -m aclarifai``: the command line (``chat``, ``batch``, ``demo``).
+
+Every mistake in a command (an unknown option, a model reference that is not one, no PAT, a
+file that cannot be read, a request the server refuses as written) ends with one ``error:``
+line on stderr and exit status 2; a call that fails for another reason (timeouts, server
+errors) exits with 1. The commands themselves live in ``_cli_chat`` and ``_cli_batch``.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
-from contextlib import aclosing
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import NoReturn
 
-import orjson
-
-from . import events as ev
-from ._batchfile import Line, load_finished, read_requests, run_line
-from ._batchpump import pump
-from ._config import is_clarifai_api, resolve_api_key, resolve_base_url
+from ._cli_batch import BATCH_HELP, run_batch
+from ._cli_chat import DEMO_MODEL, ChatFailed, run_chat, run_demo
+from ._cli_errors import error_line, is_user_mistake
+from ._config import is_clarifai_api, resolve_base_url
 from ._version import __version__
-from .batch import BatchItem, RateLimiter
-from .client import AsyncClarifai
 from .errors import ClarifaiError
 from .models import wire_model
-from .types import Usage
+
+__all__ = ["DEFAULT_MODEL", "DEMO_MODEL", "main", "run_batch", "run_chat", "run_demo"]
 
 DEFAULT_MODEL = "https://clarifai.com/openai/chat-completion/models/gpt-oss-120b"
-DEMO_MODEL = "https://clarifai.com/openai/chat-completion/models/gpt-oss-20b"
-BASE_URL_HELP = "API root, or a gateway's URL with its path (default: CLARIFAI_API_BASE)"
-
-WEATHER_TOOL: dict[str, Any] = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Get the current weather for a city.",
-        "parameters": {
-            "type": "object",
-            "properties": {"location": {"type": "string", "description": "City name"}},
-            "required": ["location"],
-            "additionalProperties": False,
-        },
-    },
-}
+DEFAULT_TIMEOUT = 60.0
+_DESCRIPTION = """\
+Chat with a model hosted on Clarifai from the terminal, run a JSONL file of requests, or run
+the offline demo. Needs a Clarifai Personal Access Token in CLARIFAI_PAT (except the demo).
+Exit status: 0 done, 1 the call failed, 2 a mistake in the command."""
+_PAT_HELP = "a Clarifai PAT (default: CLARIFAI_PAT; prefer the variable, command lines are visible)"
+BASE_URL_HELP = (
+    "API root, or a gateway's URL with its path "
+    "(default: CLARIFAI_API_BASE, else https://api.clarifai.com)"
+)
 
 
-def get_weather(location: str) -> dict[str, Any]:
-    """The demo's local tool: a deterministic forecast."""
-    return {"location": location, "temperature_c": 21, "conditions": "sunny"}
+class _Parser(argparse.ArgumentParser):
+    """argparse, ending a mistake with one ``error:`` line (usage above it) and status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"error: {message}\n")
 
 
-async def _print_stream(
-    client: AsyncClarifai, out: TextIO, *, show_reasoning: bool, **kwargs: Any
-) -> list[ev.ToolCallDone]:
-    """Stream one turn to ``out``; return the completed tool calls."""
-    calls: list[ev.ToolCallDone] = []
-    async with client.acompletion(stream=True, **kwargs) as stream:
-        async for event in stream.events():
-            if isinstance(event, ev.ContentDelta):
-                out.write(event.text)
-            elif isinstance(event, ev.ReasoningDelta) and show_reasoning:
-                out.write(f"\x1b[2m{event.text}\x1b[0m" if out.isatty() else event.text)
-            elif isinstance(event, ev.ToolCallStarted):
-                out.write(f"\n[tool call] {event.name}(")
-            elif isinstance(event, ev.ToolCallArgumentsDelta):
-                out.write(event.delta)
-            elif isinstance(event, ev.ToolCallDone):
-                out.write(")\n")
-                calls.append(event)
-            out.flush()
-    out.write("\n")
-    return calls
+class _Formatter(argparse.HelpFormatter):
+    """Wraps help text without breaking a URL at its hyphens (it must stay copyable)."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False,
+                             break_long_words=False)
 
 
-async def run_demo(out: TextIO = sys.stdout) -> None:
-    """Offline: stream an answer, then one tool-call round trip, against FakeClarifai."""
-    from .testing import FakeClarifai
+def _number(
+    kind: type[int] | type[float], low: float, inclusive: bool = True
+) -> Callable[[str], int | float]:
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value < low or (not inclusive and value == low):
+            bound = f">= {low:g}" if inclusive else f"> {low:g}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {text}")
+        return value
 
-    async with FakeClarifai() as fake, AsyncClarifai(
-        api_key=fake.api_key, base_url=fake.base_url
-    ) as client:
-        out.write(f"aclarifai {__version__} demo, offline against FakeClarifai at {fake.base_url}\n")
-        out.write("\n> Hello! Who are you?\n")
-        await _print_stream(
-            client, out, show_reasoning=False, model=DEMO_MODEL,
-            messages=[{"role": "user", "content": "Hello! Who are you?"}],
-        )
-        question = "What's the weather in Paris?"
-        out.write(f"\n> {question}\n")
-        messages: list[dict[str, Any]] = [{"role": "user", "content": question}]
-        calls = await _print_stream(
-            client, out, show_reasoning=False, model=DEMO_MODEL, messages=messages,
-            tools=[WEATHER_TOOL],
-        )
-        messages.append(
-            {"role": "assistant", "content": None,
-             "tool_calls": [c.tool_call.to_dict() for c in calls]}
-        )
-        for call in calls:
-            result = get_weather(**call.tool_call.function.parse_arguments())
-            out.write(f"[tool result] {json.dumps(result)}\n")
-            messages.append(
-                {"role": "tool", "tool_call_id": call.tool_call.id, "content": json.dumps(result)}
-            )
-        await _print_stream(
-            client, out, show_reasoning=False, model=DEMO_MODEL, messages=messages,
-            tools=[WEATHER_TOOL],
-        )
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
 
 
-async def run_chat(args: argparse.Namespace, out: TextIO = sys.stdout) -> None:
-    messages: list[dict[str, Any]] = []
-    if args.system:
-        messages.append({"role": "system", "content": args.system})
-    messages.append({"role": "user", "content": args.prompt})
-    params: dict[str, Any] = {}
-    if args.temperature is not None:
-        params["temperature"] = args.temperature
-    if args.max_tokens is not None:
-        params["max_tokens"] = args.max_tokens
-    if args.reasoning_effort:
-        params["reasoning_effort"] = args.reasoning_effort
-    async with AsyncClarifai(base_url=args.base_url) as client:
-        await _print_stream(
-            client, out, show_reasoning=args.show_reasoning, model=args.model,
-            messages=messages, **params,
-        )
+_COUNT = _number(int, 0)
+_POSITIVE_INT = _number(int, 1)
+_POSITIVE = _number(float, 0, inclusive=False)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m aclarifai", description=__doc__)
+    parser = _Parser(prog="python -m aclarifai", description=_DESCRIPTION,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"aclarifai {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
-    chat = commands.add_parser("chat", help="stream a reply from a model (needs CLARIFAI_PAT)")
-    chat.add_argument("prompt")
-    chat.add_argument("--model", default=os.environ.get("ACLARIFAI_MODEL", DEFAULT_MODEL))
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                     parser_class=_Parser)
+    _chat_parser(commands)
+    commands.add_parser("demo", help="run offline against the bundled FakeClarifai server",
+                        description="Stream an answer and a tool-call round trip against the "
+                        "bundled FakeClarifai server: no network, no PAT.")
+    _batch_parser(commands)
+    return parser
+
+
+def _chat_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
+    default_model = os.environ.get("ACLARIFAI_MODEL", DEFAULT_MODEL)
+    chat = commands.add_parser(
+        "chat", help="stream a reply from a model (needs CLARIFAI_PAT)", formatter_class=_Formatter,
+        description="Stream one reply to stdout. On a terminal, stderr says when the model is "
+        "slow to answer; the total time goes to stderr at the end.",
+    )
+    chat.add_argument("prompt", help="the user message")
+    chat.add_argument(
+        "--model", default=default_model,
+        help="a Clarifai model URL, or {user}/{app}/models/{model}, or "
+        f"clarifai/{{user}}.{{app}}.{{model}} (default: ACLARIFAI_MODEL, else {default_model})",
+    )
     chat.add_argument("--system", default=None, help="a system message")
-    chat.add_argument("--temperature", type=float, default=None)
-    chat.add_argument("--max-tokens", type=int, default=None)
-    chat.add_argument("--reasoning-effort", choices=["low", "medium", "high"], default=None)
-    chat.add_argument("--show-reasoning", action="store_true", help="print reasoning, dimmed")
+    chat.add_argument("--temperature", type=float, default=None,
+                      help="sampling temperature, e.g. 0.2 (default: the model's)")
+    chat.add_argument("--max-tokens", type=_POSITIVE_INT, default=None,
+                      help="stop after this many generated tokens (default: the model's limit)")
+    chat.add_argument("--reasoning-effort", choices=["low", "medium", "high"], default=None,
+                      help="how hard a reasoning model thinks (default: the model's)")
+    chat.add_argument("--show-reasoning", action="store_true",
+                      help="print the model's reasoning under [reasoning], before the [answer]")
+    chat.add_argument("--timeout", type=_POSITIVE, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                      help="give up on an attempt after this many seconds without data "
+                      f"(default {DEFAULT_TIMEOUT:g})")
+    chat.add_argument("--max-retries", type=_COUNT, default=2,
+                      help="retries after a timeout or a server error (default 2)")
+    chat.add_argument("--api-key", default=None, metavar="PAT", help=_PAT_HELP)
     chat.add_argument("--base-url", default=None, help=BASE_URL_HELP)
-    commands.add_parser("demo", help="run offline against the bundled FakeClarifai server")
+
+
+def _batch_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
     batch = commands.add_parser(
         "batch", help="run every request of a JSONL file, resumably (needs CLARIFAI_PAT)",
-        description=_BATCH_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=BATCH_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     batch.add_argument("input", type=Path, help="JSONL: one request per line")
     batch.add_argument("output", type=Path, help="JSONL: one record per line, appended to")
@@ -153,162 +134,41 @@ def _parser() -> argparse.ArgumentParser:
         "--model", default=os.environ.get("ACLARIFAI_MODEL"),
         help="model for lines that name none (default: ACLARIFAI_MODEL)",
     )
-    batch.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8)")
+    batch.add_argument("--concurrency", type=_POSITIVE_INT, default=8,
+                       help="requests in flight (default 8)")
     batch.add_argument(
         "--rate-limit", type=float, default=None, metavar="PER_SECOND",
         help="request starts per second (default: no limit; Clarifai's account default is 15)",
     )
-    batch.add_argument("--max-retries", type=int, default=2, help="retries per request (default 2)")
+    batch.add_argument("--max-retries", type=_COUNT, default=2, help="retries per request (default 2)")
+    batch.add_argument("--api-key", default=None, metavar="PAT", help=_PAT_HELP)
     batch.add_argument("--base-url", default=None, help=BASE_URL_HELP)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    """Run one command; returns the exit status (0 done, 1 failed, 2 a mistake, 130 Ctrl-C)."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exit_:  # --help, --version, or argparse's one error: line
+        return exit_.code if isinstance(exit_.code, int) else 2
     if args.command == "batch":
         return run_batch(args)
     try:
         if args.command == "demo":
             asyncio.run(run_demo())
         else:
+            # A bad model reference is a mistake: say so before connecting (behind a gateway
+            # any name goes, it is the gateway's to understand).
+            base_url = resolve_base_url(args.base_url)
+            wire_model(args.model, clarifai_api=is_clarifai_api(base_url))
             asyncio.run(run_chat(args))
-    except ClarifaiError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except ChatFailed as failed:
+        tries = f"{failed.attempts} attempt{'s' if failed.attempts != 1 else ''}"
+        print(f"{error_line(failed.error)} ({tries}, {failed.elapsed:.1f}s)", file=sys.stderr)
+        return 2 if is_user_mistake(failed.error) else 1
+    except (ValueError, ClarifaiError) as exc:  # the model reference, the PAT, the base URL
+        print(error_line(exc), file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     return 0
-
-
-# -- batch --------------------------------------------------------------------------------------
-
-_BATCH_HELP = """\
-Each input line is a list of messages, or an object {"messages": [...], ...} with an optional
-"id", an optional "model" and any request parameters ("temperature", "max_tokens", ...).
-Each output line is a flat row: {"index", "key", "content", "finish_reason", "tool_calls",
-"prompt_tokens", "completion_tokens", "model", "latency", "error_type", "error_message",
-"status_code", "error_code", "request_id"}; "index" is the 0-based line number in the input,
-"key" the line's "id" (null without one), "error_type" null when the line was answered.
-Rerunning skips lines that already have an answer (matched by "id" when the line has one, else
-by index) and retries failed ones. Exit status: 0 all done, 1 some line failed.
-"""
-_BAR_WIDTH = 30
-
-
-class _Progress:
-    """``[#####-----] 12/40`` on a terminal, redrawn in place; nothing otherwise."""
-
-    def __init__(self, stream: TextIO, done: int, total: int) -> None:
-        self._stream = stream
-        self._tty = stream.isatty()
-        self.done = done
-        self.total = total
-
-    def advance(self) -> None:
-        self.done += 1
-        self.draw()
-
-    def draw(self) -> None:
-        if not self._tty or not self.total:
-            return
-        filled = self.done * _BAR_WIDTH // self.total
-        bar = "#" * filled + "-" * (_BAR_WIDTH - filled)
-        self._stream.write(f"\r[{bar}] {self.done}/{self.total}")
-        self._stream.flush()
-
-    def close(self) -> None:
-        if self._tty and self.total:
-            self._stream.write("\n")
-
-
-@dataclass
-class _Tally:
-    responses: int = 0
-    failures: int = 0
-    usage: Usage = field(default_factory=lambda: Usage({}))
-
-
-async def _run_lines(
-    args: argparse.Namespace, pending: list[Line], write: Callable[[dict[str, Any]], None],
-    progress: _Progress,
-) -> _Tally:
-    tally = _Tally()
-    limiter = _as_limiter(args.rate_limit)
-    async with AsyncClarifai(base_url=args.base_url, max_retries=args.max_retries) as client:
-
-        async def job(position: int, line: Line) -> BatchItem:
-            return await run_line(client, line, args.model, limiter)
-
-        rows = pump(
-            pending, job, concurrency=args.concurrency, window=2 * args.concurrency
-        )
-        async with aclosing(rows):
-            async for _, item in rows:
-                write(item.to_row())
-                if item.completion is not None:
-                    tally.responses += 1
-                    tally.usage = tally.usage + item.completion.usage
-                else:
-                    tally.failures += 1
-                progress.advance()
-    return tally
-
-
-def _as_limiter(rate: float | None) -> RateLimiter | None:
-    return None if rate is None else RateLimiter(rate)
-
-
-def run_batch(args: argparse.Namespace, err: TextIO | None = None) -> int:
-    """``batch`` subcommand: 0 when every line has a response, 1 when some failed, 2 when
-    nothing could start (bad arguments or files, no PAT)."""
-    err = err or sys.stderr
-    try:
-        resolve_api_key(None)  # no PAT or a bad base URL: say so before touching any file
-        base_url = resolve_base_url(args.base_url)
-        lines = read_requests(args.input)
-        done_indices, done_ids = load_finished(args.output)
-        if args.concurrency < 1:
-            raise ValueError("--concurrency must be >= 1")
-        _as_limiter(args.rate_limit)  # validates the rate
-        pending = [line for line in lines if not line.finished(done_indices, done_ids)]
-        if args.model is not None:
-            wire_model(args.model, clarifai_api=is_clarifai_api(base_url))
-        elif any(line.model is None and line.problem is None for line in pending):
-            raise ValueError("no model: pass --model (or set ACLARIFAI_MODEL), or name one per line")
-    except (OSError, ValueError, ClarifaiError) as exc:
-        print(f"error: {exc}", file=err)
-        return 2
-    progress = _Progress(err, len(lines) - len(pending), len(lines))
-    progress.draw()
-    try:
-        with args.output.open("ab") as out:
-            if out.tell() and not _ends_with_newline(args.output):
-                out.write(b"\n")
-
-            def write(record: dict[str, Any]) -> None:
-                out.write(orjson.dumps(record) + b"\n")
-                out.flush()  # a run killed at any point keeps every answer it paid for
-
-            tally = asyncio.run(_run_lines(args, pending, write, progress))
-    except ClarifaiError as exc:
-        progress.close()
-        print(f"error: {exc}", file=err)
-        return 1
-    except KeyboardInterrupt:
-        progress.close()
-        print(f"interrupted: rerun the same command to resume ({args.output})", file=err)
-        return 130
-    progress.close()
-    skipped = len(lines) - len(pending)
-    print(
-        f"batch: {tally.responses} answered, {tally.failures} failed, {skipped} already done "
-        f"({len(lines)} lines) -> {args.output}; {tally.usage.total_tokens} tokens",
-        file=err,
-    )
-    return 1 if tally.failures else 0
-
-
-def _ends_with_newline(path: Path) -> bool:
-    with path.open("rb") as file:
-        file.seek(-1, os.SEEK_END)
-        return file.read(1) == b"\n"

@@ -124,7 +124,10 @@ class AsyncClarifai:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self.chat = _Chat(self)
+        """The OpenAI SDK's spelling: ``client.chat.completions.create(...)`` is
+        ``client.acompletion(...)`` (the same method, same arguments and results)."""
         self.models = _Models(self)
+        """``await client.models.list()``: the models the endpoint lists, as ``ModelInfo``."""
 
     def __repr__(self) -> str:
         # getattr: a traceback may show a half-built client (capture_locals in __init__)

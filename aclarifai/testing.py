@@ -1,14 +1,16 @@
 """FakeClarifai: a real HTTP server on loopback that speaks Clarifai's OpenAI-compatible API.
 
-Use it to test code that talks to Clarifai without the network::
+Use it to test code that talks to Clarifai without the network:
 
-    async with FakeClarifai() as fake:
-        fake.add_text("Hello there")
-        client = AsyncClarifai(api_key=fake.api_key, base_url=fake.base_url)
+>>> async with FakeClarifai() as fake:
+...     fake.add_text("Hello there")
+...     client = AsyncClarifai(api_key=fake.api_key, base_url=fake.base_url)
 
 Each chat-completion request pops the next scripted reply (``add_text``, ``add_tool_calls``,
 ``add_chunks``, ``add_sse``, ``add_response``/``add_error``, ``add_disconnect``); when the
-queue is empty a small deterministic demo model answers. Every reply can be delayed, slowed,
+queue is empty a small deterministic demo model answers (it honours ``max_tokens``, ``n`` and
+``stop``). Like Clarifai, the fake refuses a bad PAT (401), a malformed body (400) and a ``model``
+it does not serve (400 or 404) before any reply is taken. Every reply can be delayed, slowed,
 cut off (``disconnect_after``) or frozen (``stall_after``). The server records requests and
 counts concurrency, TCP connections and finished/aborted streams, so tests can check that a
 client retries, limits itself and releases its connections. It is a server, not a mock: the
@@ -35,11 +37,21 @@ from ._fake_render import make_chunk
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = ["DEFAULT_API_KEY", "FakeClarifai", "RecordedRequest", "ReplyOptions", "make_chunk"]
+__all__ = [
+    "DEFAULT_API_KEY",
+    "DEFAULT_MODELS",
+    "DEFAULT_RETRY_AFTER",
+    "FakeClarifai",
+    "RecordedRequest",
+    "ReplyOptions",
+    "make_chunk",
+]
 
 CHAT_PATH = "/v2/ext/openai/v1/chat/completions"
 MODELS_PATH = "/v2/ext/openai/v1/models"
 DEFAULT_API_KEY = "fake-pat-0123456789"
+DEFAULT_RETRY_AFTER = "1"
+"""Seconds a scripted 429 asks the client to wait when the script names no wait."""
 DEFAULT_MODELS = (
     "https://clarifai.com/openai/chat-completion/models/gpt-oss-20b",
     "https://clarifai.com/openai/chat-completion/models/gpt-oss-120b",
@@ -100,9 +112,23 @@ class FakeClarifai:
         host: str = "127.0.0.1",
         port: int = 0,
         models: Sequence[str] = DEFAULT_MODELS,
+        accept_any_model: bool = False,
     ) -> None:
+        """``models`` are the model URLs the fake serves (and lists); a request naming another
+        model gets the error Clarifai sends (404, status code 21200), and a ``model`` that is
+        not a model URL gets 400 (11102). ``accept_any_model=True`` serves any ``model``."""
+        malformed = [ref for ref in models if _demo.model_key(ref) is None]
+        if malformed:
+            raise ValueError(
+                f"not Clarifai model URLs: {malformed} "
+                "(write https://clarifai.com/{user}/{app}/models/{model})"
+            )
         self.api_key = api_key
+        """The PAT the fake accepts (``Bearer`` or ``Key``); pass it as the client's ``api_key``."""
         self.models = list(models)
+        """The model URLs served and listed; a request for another gets Clarifai's 404."""
+        self.accept_any_model = accept_any_model
+        """Serve any ``model`` (no 404 or 400 for the model reference)."""
         self._host, self._port = host, port
         self._runner: web.ServerRunner | None = None
         self._base_url: str | None = None
@@ -372,12 +398,17 @@ class FakeClarifai:
     ) -> None:
         """Answer with an error: ``body=None`` gives an OpenAI-style error body for ``status``.
 
-        E.g. ``add_error(429, headers={"Retry-After": "1"})``, or ``add_error(502,
+        A 429 carries ``Retry-After: 1`` (``DEFAULT_RETRY_AFTER``) unless ``headers`` names
+        its own ``Retry-After`` or ``retry-after-ms``; ``add_response(429, ...)`` sends none.
+        E.g. ``add_error(429, headers={"Retry-After": "0"})``, or ``add_error(502,
         "<html>Bad Gateway</html>", content_type="text/html")`` as a proxy would.
         """
         if body is None:
             kind = "rate_limit_error" if status == 429 else "server_error"
             body = {"error": {"message": f"fake error {status}", "type": kind, "code": None}}
+        names = {name.lower() for name in headers or ()}
+        if status == 429 and not names & {"retry-after", "retry-after-ms"}:
+            headers = {"Retry-After": DEFAULT_RETRY_AFTER, **(headers or {})}
         self.add_response(status, body, headers=headers, content_type=content_type, **options)
 
     def add_disconnect(self, *, delay: float = 0.0, times: int = 1) -> None:
@@ -431,10 +462,15 @@ class FakeClarifai:
             return _demo.model_list(self.models, request_id), None
         if problem is not None:
             return _demo.openai_error(400, problem, request_id), None
+        if not self.accept_any_model:
+            refused = _demo.model_error(parsed["model"], self.models, request_id)
+            if refused is not None:
+                return refused, None
         ctx = _wire.Context(self._seq, parsed["model"], parsed.get("stream") is True, parsed)
         reply = self._queue.pop()
         if reply is None:
-            return _wire.render_message(_demo.demo_plan(parsed), ctx, request_id), None
+            plan = _demo.apply_limits(_demo.demo_plan(parsed), parsed)
+            return _wire.render_message(plan, ctx, request_id, parsed.get("n") or 1), None
         return reply.make(ctx, request_id), reply
 
     def _authorized(self, header: str | None) -> bool:

@@ -35,7 +35,8 @@ async def open_client(online: bool) -> AsyncIterator[AsyncClarifai]:
         async with AsyncClarifai() as client:  # the PAT comes from CLARIFAI_PAT
             yield client
         return
-    async with FakeClarifai() as fake, AsyncClarifai(
+    # Offline the demo model plays whichever model --model names.
+    async with FakeClarifai(accept_any_model=True) as fake, AsyncClarifai(
         api_key=fake.api_key, base_url=fake.base_url
     ) as client:
         yield client

@@ -444,8 +444,9 @@ async def test_cli_draws_a_progress_bar_on_a_terminal(env: FakeClarifai, tmp_pat
     assert await asyncio.to_thread(run_batch, args, terminal) == 0
     screen = terminal.getvalue()
     frames = screen.split("\r")[1:]
-    assert frames[0] == "[" + "#" * 7 + "-" * 23 + "] 1/4"  # one line was already done
-    assert frames[-1].startswith("[" + "#" * 30 + "] 4/4\n")
+    assert frames[0] == "[" + "#" * 7 + "-" * 23 + "] 1/4, 0 failed"  # one was already done
+    assert frames[-1].startswith("[" + "#" * 30 + "] 4/4, 0 failed, ")
+    assert ", ETA 0s" in frames[-1]  # rate and time left (tests/test_cli.py pins the format)
     assert "3 answered, 0 failed, 1 already done (4 lines)" in screen
     assert env.max_concurrency <= 3
 

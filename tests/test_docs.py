@@ -249,18 +249,94 @@ def test_the_nav_lists_every_page_once() -> None:
     assert sorted(listed) == sorted(p.name for p in PAGES)
 
 
-def test_the_site_builds_strict(tmp_path: Path) -> None:
-    """``mkdocs build --strict``: every page in the nav, no broken link or anchor, the API
-    reference rendered from the docstrings (offline)."""
-    site = tmp_path / "site"
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``mkdocs build --strict`` into a temporary directory, once for the checks below: every
+    page in the nav, no broken link or anchor, the API reference rendered from the docstrings
+    (offline)."""
+    site = tmp_path_factory.mktemp("docs") / "site"
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(site)],
         cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    return site
+
+
+def _article(html: str) -> str:
+    """The page's own content (Material puts it in the one ``<article>``)."""
+    start = html.index("<article")
+    return html[start : html.index("</article>", start)]
+
+
+def _page_html(site: Path, page: Path) -> str:
+    folder = site if page.stem == "index" else site / page.stem
+    return (folder / "index.html").read_text(encoding="utf-8")
+
+
+def test_the_site_builds_strict(site: Path) -> None:
     reference = (site / "reference" / "index.html").read_text(encoding="utf-8")
     assert 'id="aclarifai.web.aiohttp_sse_response"' in reference
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_each_page_has_one_h1(site: Path, page: Path) -> None:
+    """A second H1 drops the rest of the page from its table of contents."""
+    article = _article(_page_html(site, page))
+    assert article.count("<h1") == 1, re.findall(r"<h1[^>]*>.*?</h1>", article, re.S)
+
+
+def test_api_entries_render_examples_as_code(site: Path) -> None:
+    """``>>>`` examples are code blocks, not Markdown blockquotes nested three deep, and no
+    Sphinx role is left raw."""
+    reference = _article((site / "reference" / "index.html").read_text(encoding="utf-8"))
+    entries = reference.split('class="doc doc-contents')[1:]
+    assert entries, "no API entry rendered"
+    quoted = [e[:300] for e in entries if "<blockquote" in e.split("doc doc-contents")[0]]
+    assert not quoted, quoted
+    assert "<blockquote" not in reference
+    assert '<span class="gp">&gt;&gt;&gt; </span>' in reference  # highlighted as a session
+    for role in (":class:`", ":attr:`", ":data:`", ":func:`", ":meth:`", ":exc:`"):
+        assert role not in reference
+
+
+# Instances the README's snippets call methods on, and the class documenting them.
+_README_INSTANCES = {
+    "client": "aclarifai.AsyncClarifai",
+    "stream": "aclarifai.CompletionStream",
+    "agent": "aclarifai.Agent",
+    "result": "aclarifai.AgentResult",
+    "fake": "aclarifai.testing.FakeClarifai",
+    "get_weather": "aclarifai.Tool",
+}
+
+
+def readme_names() -> set[str]:
+    """Every aclarifai name the README's code uses, as a reference id: ``aclarifai.X...``,
+    names imported from aclarifai, and the first attribute of the instances above."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    code = "\n".join(re.findall(r"```python\n(.*?)```", readme, re.S))
+    code += "\n" + "\n".join(re.findall(r"`([^`\n]+)`", readme))  # inline code too
+    names = {m for m in re.findall(r"\baclarifai(?:\.[A-Za-z_]\w*)+", code)
+             if not m.endswith((".py", ".md"))}
+    for module, imported in re.findall(r"^from (aclarifai(?:\.\w+)*) import ([\w, ]+)$", code, re.M):
+        names |= {f"{module}.{name.strip()}" for name in imported.split(",")}
+    for instance, owner in _README_INSTANCES.items():
+        names |= {f"{owner}.{attr}" for attr in re.findall(rf"\b{instance}\.([a-z_]\w*)", code)}
+    return names
+
+
+def test_every_name_in_the_readme_is_in_the_reference(site: Path) -> None:
+    reference = (site / "reference" / "index.html").read_text(encoding="utf-8")
+    ids = set(re.findall(r'id="(aclarifai[\w.]*)"', reference))
+    names = readme_names()
+    assert {"aclarifai.web.aiohttp_sse_response", "aclarifai.AsyncClarifai.chat",
+            "aclarifai.testing.FakeClarifai"} <= names  # the scan sees what it must
+    missing = sorted(names - ids)
+    assert not missing, missing
+    chat = reference[reference.index('id="aclarifai.AsyncClarifai.chat"'):]
+    assert "client.chat.completions.create" in chat[:3000]
 
 
 def test_the_skips_are_rare_and_explained() -> None:

@@ -52,6 +52,14 @@ def test_script_runs_offline(script: str, expected: list[str]) -> None:
         assert text in result.stdout, result.stdout
 
 
+def test_offline_the_demo_model_plays_any_model_named() -> None:
+    """FakeClarifai serves only the models it knows; the offline examples opt out."""
+    model = "https://clarifai.com/qwen/qwenLM/models/Qwen3-30B-A3B-Instruct-2507"
+    result = run_example(str(EXAMPLES / "stream_terminal.py"), "--model", model)
+    assert result.returncode == 0, result.stderr
+    assert "[finish reason: stop]" in result.stdout
+
+
 def test_online_without_a_pat_explains_itself() -> None:
     result = run_example(str(EXAMPLES / "stream_terminal.py"), "--online")
     assert result.returncode == 2

@@ -37,3 +37,20 @@ def test_import_is_light() -> None:
     code = "import sys, aclarifai; print('jsonschema' in sys.modules, 'pydantic' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_web_and_testing_are_reachable_lazily_after_a_plain_import() -> None:
+    """``aclarifai.web.aiohttp_sse_response`` works after ``import aclarifai`` (as the README
+    writes it), without importing the relay, or any web framework, before it is used."""
+    code = (
+        "import sys, aclarifai\n"
+        "before = [m in sys.modules for m in ('aclarifai.web', 'aclarifai.testing')]\n"
+        "relay, fake = aclarifai.web.aiohttp_sse_response, aclarifai.testing.FakeClarifai\n"
+        "print(before, relay.__module__, fake.__module__,\n"
+        "      [m in sys.modules for m in ('starlette', 'fastapi', 'uvicorn')])\n"
+        "assert 'web' in dir(aclarifai)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[0] == (
+        "[False, False] aclarifai.web aclarifai.testing [False, False, False]"
+    )

@@ -320,3 +320,181 @@ async def test_agent_runs_a_python_tool_and_an_mcp_tool_in_one_parallel_turn(
     second = fake.requests[-1].json
     tools_sent = {t["function"]["name"] for t in second["tools"]}
     assert tools_sent == {"local_weather", "add"}
+
+
+# -- Agent(mcp_servers=[...]) ---------------------------------------------------------------------
+
+AGENT_MODEL = "https://clarifai.com/openai/chat-completion/models/gpt-oss-20b"
+
+
+def _tool_answers(messages: list[dict[str, Any]]) -> dict[str, str]:
+    return {m["tool_call_id"]: m["content"] for m in messages if m.get("role") == "tool"}
+
+
+def _tools_sent(request: Any) -> set[str]:
+    return {t["function"]["name"] for t in request.json.get("tools", [])}
+
+
+async def test_agent_mcp_servers_opens_lists_runs_in_parallel_and_closes(fake: Any) -> None:
+    from aclarifai import Agent, AsyncClarifai, tool
+
+    @tool
+    async def local_weather(city: str) -> str:
+        """The weather in a city, from Python."""
+        return f"sunny in {city}"
+
+    fake.add_tool_calls(
+        [
+            {"name": "local_weather", "arguments": {"city": "Oslo"}, "id": "call_py"},
+            {"name": "add", "arguments": {"a": 2, "b": 40}, "id": "call_mcp"},
+        ]
+    )
+    fake.add_text("It is sunny in Oslo and 2 + 40 = 42.")
+    server = stdio_server()
+    assert not server.connected
+    async with AsyncClarifai(api_key=fake.api_key, base_url=fake.base_url, max_retries=0) as client:
+        agent = Agent(AGENT_MODEL, tools=[local_weather], mcp_servers=[server], client=client)
+        assert agent.mcp_servers == (server,)
+        result = await asyncio.wait_for(agent.run("Weather in Oslo, and 2 + 40?"), BOUND)
+    assert result.output == "It is sunny in Oslo and 2 + 40 = 42."
+    assert _tool_answers(result.messages) == {"call_py": "sunny in Oslo", "call_mcp": "42"}
+    first, second = fake.requests[-2], fake.requests[-1]
+    assert {"local_weather", "add", "weather", "grow"} <= _tools_sent(first)
+    assert _tools_sent(first) == _tools_sent(second)
+    assert not server.connected  # the agent opened it, so the agent closed it
+
+
+async def test_agent_leaves_a_server_it_did_not_open_connected(
+    stdio: MCPServer, client: Any, fake: Any
+) -> None:
+    from aclarifai import Agent
+
+    fake.add_tool_calls([{"name": "add", "arguments": {"a": 1, "b": 2}, "id": "call_1"}])
+    fake.add_text("3")
+    agent = Agent(AGENT_MODEL, mcp_servers=[stdio], client=client)
+    result = await asyncio.wait_for(agent.run("1 + 2?"), BOUND)
+    assert _tool_answers(result.messages) == {"call_1": "3"}
+    assert stdio.connected
+    assert await asyncio.wait_for(stdio.call_tool("add", {"a": 2, "b": 2}), BOUND) == "4"
+
+
+async def test_agent_mcp_servers_over_http(http_process: HTTPServerProcess, client: Any, fake: Any) -> None:
+    from aclarifai import Agent
+
+    fake.add_tool_calls([{"name": "weather", "arguments": {"city": "Oslo"}, "id": "call_1"}])
+    fake.add_text("Mild.")
+    server = MCPServer.http(http_process.url)
+    agent = Agent(AGENT_MODEL, mcp_servers=[server], client=client)
+    result = await asyncio.wait_for(agent.run("Weather in Oslo?"), BOUND)
+    assert result.output == "Mild."
+    assert '"city": "Oslo"' in _tool_answers(result.messages)["call_1"]
+    assert not server.connected
+
+
+async def test_agent_sees_tools_a_server_adds_mid_run(stdio: MCPServer, client: Any, fake: Any) -> None:
+    from aclarifai import Agent, ToolResult
+
+    fake.add_tool_calls([{"name": "grow", "arguments": {}, "id": "call_grow"}])
+    fake.add_tool_calls([{"name": "double", "arguments": {"x": 21}, "id": "call_double"}])
+    fake.add_text("42")
+    agent = Agent(AGENT_MODEL, mcp_servers=[stdio], client=client)
+
+    async def listing_has_double() -> None:
+        while True:
+            if "double" in {t.name for t in await stdio.list_tools()}:
+                return
+            await asyncio.sleep(0.05)
+
+    async with agent.stream("Grow, then double 21.") as events:
+        async for event in events:
+            if isinstance(event, ToolResult) and event.call.id == "call_grow":
+                # The server announced the change; wait (bounded) until the client has heard it.
+                await asyncio.wait_for(listing_has_double(), BOUND)
+    result = events.result
+    assert _tool_answers(result.messages) == {"call_grow": "grown", "call_double": "42"}
+    first, second = fake.requests[-3], fake.requests[-2]
+    assert "double" not in _tools_sent(first)
+    assert "double" in _tools_sent(second)
+
+
+async def test_agent_run_ends_with_typed_error_when_the_server_dies(client: Any, fake: Any) -> None:
+    from aclarifai import Agent
+
+    fake.add_tool_calls([{"name": "crash", "arguments": {}, "id": "call_crash"}])
+    fake.add_text("never sent")
+    server = stdio_server()
+    agent = Agent(AGENT_MODEL, mcp_servers=[server], client=client)  # raise_tool_errors=False
+    with pytest.raises(MCPServerError, match="failed during tools/call 'crash'") as info:
+        await asyncio.wait_for(agent.run("Crash."), BOUND)
+    assert isinstance(info.value, ToolServerError)
+    assert len(fake.requests) == 1  # the run ended: the model was not asked again
+    partial = agent.last_result
+    assert partial is not None
+    assert list(_tool_answers(partial.messages)) == ["call_crash"]  # the call is still answered
+    assert not server.connected
+
+
+async def test_agent_run_ends_with_typed_error_when_a_server_cannot_start(client: Any, fake: Any) -> None:
+    from aclarifai import Agent
+
+    broken = MCPServer.stdio(sys.executable, args=["-c", "import sys; sys.exit(3)"], name="broken")
+    agent = Agent(AGENT_MODEL, mcp_servers=[broken], client=client)
+    with pytest.raises(MCPServerError, match="broken"):
+        await asyncio.wait_for(agent.run("Hello"), BOUND)
+    assert fake.requests == []
+    silent = MCPServer.stdio(
+        sys.executable, args=["-c", "import time; time.sleep(600)"], name="silent", connect_timeout=1.0
+    )
+    agent = Agent(AGENT_MODEL, mcp_servers=[silent], client=client)
+    with pytest.raises(MCPServerError, match="within 1 s"):
+        await asyncio.wait_for(agent.run("Hello"), BOUND)
+    assert fake.requests == []
+
+
+async def test_closing_an_agent_run_cancels_the_mcp_call(stdio: MCPServer, client: Any, fake: Any) -> None:
+    from aclarifai import Agent, ToolCallReady
+
+    fake.add_tool_calls([{"name": "slow", "arguments": {"seconds": 600}, "id": "call_slow"}])
+    agent = Agent(AGENT_MODEL, mcp_servers=[stdio], client=client)
+
+    async def server_counted(key: str) -> dict[str, Any]:
+        while True:
+            counted = (await stdio.call_tool("calls", {})).structured_content or {}
+            if counted.get(key):
+                return counted
+            await asyncio.sleep(0.05)
+
+    async with agent.stream("Wait.") as events:
+        async for event in events:
+            if isinstance(event, ToolCallReady):
+                await asyncio.wait_for(server_counted("slow"), BOUND)  # the server is running it
+                break  # leaving `async with` cancels the run, and with it the MCP request
+    answers = _tool_answers(events.result.messages)
+    assert list(answers) == ["call_slow"] and "cancel" in answers["call_slow"].lower()
+    counted = await asyncio.wait_for(server_counted("slow_cancelled"), BOUND)  # it heard the cancel
+    assert counted["slow"] == counted["slow_cancelled"] == 1
+    assert await asyncio.wait_for(stdio.call_tool("add", {"a": 5, "b": 5}), BOUND) == "10"
+
+
+async def test_agent_refuses_bad_mcp_servers_and_name_clashes(
+    stdio: MCPServer, client: Any, fake: Any
+) -> None:
+    from aclarifai import Agent, tool
+
+    with pytest.raises(TypeError, match="list of servers"):
+        Agent(AGENT_MODEL, mcp_servers=stdio)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="MCPServer"):
+        Agent(AGENT_MODEL, mcp_servers=["python server.py"])  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="given twice"):
+        Agent(AGENT_MODEL, mcp_servers=[stdio, stdio])
+
+    @tool
+    def add(a: int, b: int) -> int:
+        """A Python tool with the server's name."""
+        return a + b
+
+    agent = Agent(AGENT_MODEL, tools=[add], mcp_servers=[stdio], client=client)
+    with pytest.raises(ConfigurationError, match="prefix"):
+        await asyncio.wait_for(agent.run("1 + 1?"), BOUND)
+    assert fake.requests == []
+    assert stdio.connected

@@ -102,7 +102,8 @@ async def run(online: bool, model: str, host: str, port: int) -> None:
             print(f"Online: {model}", flush=True)
             await serve(create_app(client, model), host, port)
         return
-    async with FakeClarifai() as fake, AsyncClarifai(
+    # Offline the demo model plays whichever model --model names.
+    async with FakeClarifai(accept_any_model=True) as fake, AsyncClarifai(
         api_key=fake.api_key, base_url=fake.base_url
     ) as client:
         print(f"Offline: FakeClarifai's demo model at {fake.base_url}", flush=True)

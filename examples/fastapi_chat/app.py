@@ -55,7 +55,7 @@ def create_app(online: bool = False, model: str = DEFAULT_MODEL) -> FastAPI:
             if online:
                 client = AsyncClarifai()  # the PAT comes from CLARIFAI_PAT
             else:
-                fake = await stack.enter_async_context(FakeClarifai())
+                fake = await stack.enter_async_context(FakeClarifai(accept_any_model=True))
                 client = AsyncClarifai(api_key=fake.api_key, base_url=fake.base_url)
             app.state.client = await stack.enter_async_context(client)
             yield

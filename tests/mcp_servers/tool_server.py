@@ -49,7 +49,11 @@ def fail(reason: str) -> str:
 async def slow(seconds: float) -> str:
     """Sleep, then answer."""
     counts["slow"] += 1
-    await asyncio.sleep(seconds)
+    try:
+        await asyncio.sleep(seconds)
+    except asyncio.CancelledError:  # the client sent notifications/cancelled
+        counts["slow_cancelled"] += 1
+        raise
     return "slept"
 
 

@@ -7,9 +7,10 @@ import textwrap
 from pathlib import Path
 from typing import Any, assert_type
 
-from aclarifai import ToolServerError
+from aclarifai import Agent, ToolServer, ToolServerError
 from aclarifai.mcp import MCPServer, MCPServerError, MCPToolError, MCPToolOutput
 
+MODEL = "https://clarifai.com/openai/chat-completion/models/gpt-oss-120b"
 SERVER = textwrap.dedent('''
     from mcp.server.mcpserver import MCPServer
 
@@ -31,6 +32,8 @@ async def main() -> None:
         server = MCPServer.stdio(sys.executable, args=[str(script)], call_timeout=30)
         assert_type(server.connected, bool)
         assert_type(server.url, str | None)
+        agent = Agent(model=MODEL, mcp_servers=[server], api_key="pat-not-used")
+        assert_type(agent.mcp_servers, tuple[ToolServer, ...])
         async with server as math:
             assert_type(math, MCPServer)
             tools = await math.tools(prefix="math_", include=["add"])
