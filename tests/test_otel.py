@@ -175,6 +175,31 @@ async def test_stream_records_time_to_first_chunk_and_time_per_chunk(
     assert sum(p.count for p in per_chunk) == len(chunks) - 1 > 0
 
 
+async def test_chunk_metrics_off_keeps_time_to_first_chunk_and_drops_time_per_chunk(
+    rec: Recorder, fake: FakeClarifai
+) -> None:
+    usage = {"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13}
+    fake.add_text(ANSWER, usage=usage, chunk_delay=0.002, times=2)
+    for telemetry in (rec.telemetry(chunk_metrics=False),
+                      instrument(rec.tracer_provider, rec.meter_provider, chunk_metrics=False)):
+        assert telemetry.chunk_metrics is False and "chunk_metrics=False" in repr(telemetry)
+        try:
+            async with traced_client(fake, telemetry, max_retries=0) as client:
+                chunks = [chunk async for chunk in client.acompletion(MODEL, question())]
+        finally:
+            uninstrument()
+        assert len(chunks) > 2
+    spans = rec.named("chat")
+    assert len(spans) == 2
+    for span in spans:
+        assert span.attributes is not None and span.attributes["gen_ai.response.time_to_first_chunk"] > 0
+        assert span.attributes["gen_ai.usage.output_tokens"] == 4
+    assert sum(p.count for p in rec.points("gen_ai.client.operation.time_to_first_chunk")) == 2
+    assert sum(p.count for p in rec.points("gen_ai.client.operation.duration")) == 2
+    assert rec.points("gen_ai.client.operation.time_per_output_chunk") == []
+    assert rec.telemetry().chunk_metrics is True  # the conventions' per-chunk metric by default
+
+
 async def test_stream_that_fails_midway_ends_its_span_with_the_error(
     rec: Recorder, fake: FakeClarifai
 ) -> None:
