@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from ._config import OPENAI_PATH, resolve_base_url
+from ._config import OPENAI_PATH, _Secret, resolve_base_url
 from .errors import ConfigurationError, ToolError, ToolServerError
 from .models import resolve_model
 
@@ -74,17 +74,19 @@ class MCPToolOutput(str):
         return (type(self), (str(self), self.structured_content, self.content))
 
 
-def api_root(base_url: str | None) -> str:
+def api_root(base_url: str | _Secret | None) -> str:
     """The API root the MCP URL is built on: ``base_url``, ``CLARIFAI_API_BASE`` or the default.
 
     An OpenAI-compatible base (``.../v2/ext/openai/v1``) is accepted and cut back to its root,
     so the same ``base_url`` serves the chat client and the MCP servers.
     """
-    url = resolve_base_url(base_url)  # the chat client's checks: credentials, scheme, http
+    given = _Secret.wrap(base_url)
+    del base_url  # a refused URL may carry a credential: this frame holds it only wrapped
+    url = resolve_base_url(given)  # the chat client's checks: credentials, scheme, http
     return url.removesuffix(OPENAI_PATH)
 
 
-def clarifai_mcp_url(model: str, base_url: str | None = None) -> str:
+def clarifai_mcp_url(model: str, base_url: str | _Secret | None = None) -> str:
     """The MCP endpoint of a Clarifai model, for any model reference ``resolve_model`` takes.
 
     >>> clarifai_mcp_url("clarifai/acme.tools.search-mcp")
@@ -92,6 +94,8 @@ def clarifai_mcp_url(model: str, base_url: str | None = None) -> str:
 
     A pinned ``/versions/...`` is dropped: the MCP endpoint is addressed by model.
     """
+    base = _Secret.wrap(base_url)
+    del base_url  # see api_root
     try:
         canonical = resolve_model(model)
     except ValueError as exc:
@@ -101,7 +105,7 @@ def clarifai_mcp_url(model: str, base_url: str | None = None) -> str:
         raise ConfigurationError(f"not a Clarifai model reference: {model!r}")
     ids = (quote(match[name], safe="") for name in ("user", "app", "model"))
     user, app, model_id = ids
-    return f"{api_root(base_url)}{MCP_PATH}/users/{user}/apps/{app}/models/{model_id}"
+    return f"{api_root(base)}{MCP_PATH}/users/{user}/apps/{app}/models/{model_id}"
 
 
 def exposed_name(name: str, prefix: str | None = None) -> str:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import aiohttp
 
+from . import _retry
 from ._admission import Limits
 from ._config import Timeout
 from ._fallback import Candidates, CooldownStore
@@ -141,7 +142,7 @@ class CompletionRequest(Generic[Result_co]):
         source = _StreamSource(self, body)
         return CompletionStream(
             source.open, source.retry_delay, max_line_size=self._max_line_size,
-            observer_of=source.observer_of,
+            observer_of=source.observer_of, sleep=source.sleep,
         )
 
     def _prepare(self, client: AsyncClarifai, body: dict[str, Any], *, stream: bool) -> Any:
@@ -247,10 +248,20 @@ class _StreamSource:
         elif self._switch and self._candidates is not None:
             logger.info("falling back to %s", self._candidates.current)
             self._use(client, self._candidates.current)
+        in_flight = client._in_flight  # closing the client ends each of these waits
         if self._observer is not None:
-            await self._observer.attempt(self._opens - self._base)
+            await in_flight.wait(self._observer.attempt(self._opens - self._base))
         self._opens += 1
-        return await client._send(self._request)
+        response = await in_flight.wait(client._send(self._request))
+        in_flight.track(response)
+        return response
+
+    async def sleep(self, delay: float) -> None:
+        """The wait before a retry; closing the client ends it."""
+        if self._client is None:
+            await _retry.sleep(delay)
+        else:
+            await self._client._in_flight.wait(_retry.sleep(delay))
 
     def observer_of(self) -> Observer | None:
         """The hooks' observer of this stream (None without hooks, or before the first open)."""

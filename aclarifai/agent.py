@@ -9,6 +9,9 @@ lives in ``_agent_run``; this module holds the public face: ``Agent``, ``AgentSt
 Events, in order for each turn: the model's stream events (``aclarifai.events``, first choice
 only), with ``ToolCallReady`` after each valid call's ``ToolCallDone`` and ``ToolResult`` when a
 call finishes (or is rejected), then one ``TurnFinished``; ``RunFinished`` comes last.
+Each event is built like the stream events: a frozen dataclass whose ``type`` class attribute is
+its ``Literal`` tag, so ``if event.type == "tool_call.result":`` narrows ``AgentEvent`` in a type
+checker.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from ._config import _Secret, is_clarifai_api, resolve_api_key, resolve_base_url
 from ._toolservers import ToolServer, ToolServers
@@ -78,16 +81,16 @@ class AgentResult:
     """Every tool call of the run, in call order."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ToolCallReady:
     """A tool call's arguments are valid JSON that fits the schema: the tool is starting."""
 
     call: ToolCall
     arguments: dict[str, Any]
-    type: str = field(default="tool_call.ready", init=False)
+    type: ClassVar[Literal["tool_call.ready"]] = "tool_call.ready"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ToolResult:
     """A tool call finished: ``output`` is what the tool returned, or ``error`` says why not."""
 
@@ -95,10 +98,10 @@ class ToolResult:
     output: Any
     error: str | None
     duration: float
-    type: str = field(default="tool_call.result", init=False)
+    type: ClassVar[Literal["tool_call.result"]] = "tool_call.result"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TurnFinished:
     """A model turn and its tool calls are over; ``usage`` is this turn's, if reported."""
 
@@ -106,15 +109,15 @@ class TurnFinished:
     usage: Usage | None
     model: str | None = None
     """The model that answered this turn, as the server named it (with ``fallbacks=``: which)."""
-    type: str = field(default="turn.finished", init=False)
+    type: ClassVar[Literal["turn.finished"]] = "turn.finished"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunFinished:
     """The run is over; always the last event."""
 
     result: AgentResult
-    type: str = field(default="run.finished", init=False)
+    type: ClassVar[Literal["run.finished"]] = "run.finished"
 
 
 AgentEvent = StreamEvent | ToolCallReady | ToolResult | TurnFinished | RunFinished

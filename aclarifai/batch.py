@@ -23,7 +23,7 @@ from ._batchpump import pump
 from ._config import _Secret, is_clarifai_api, resolve_api_key, resolve_base_url
 from ._default import acompletion
 from ._ratelimit import CLARIFAI_DEFAULT_RATE, Limiter, RateLimiter
-from .errors import APIError
+from .errors import APIError, ClientClosedError
 from .hooks import emit
 from .models import wire_model
 from .types import ChatCompletion, Usage
@@ -229,6 +229,8 @@ def _item_job(
             if limiter is not None and not limits_each_attempt:
                 await limiter.acquire()
             completion = await request
+        except ClientClosedError:
+            raise  # not this item's failure: the whole batch ends (docs/batches.md)
         except APIError as exc:
             return BatchItem(index, key, None, exc, clock() - started, canonical)
         assert isinstance(completion, ChatCompletion)  # non-stream: stream is never set

@@ -21,6 +21,7 @@ import orjson
 
 from . import _retry, _telemetry
 from ._admission import Limits, check_limiter, cooldown_of, watch
+from ._closing import InFlight
 from ._config import Timeout, _Secret, is_clarifai_api, resolve_api_key, resolve_base_url
 from ._error_body import error_in_body, excerpt
 from ._fallback import DEFAULT_COOLDOWN, Cooldowns, CooldownStore
@@ -47,6 +48,7 @@ from .errors import (
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
+    ClientClosedError,
     ConfigurationError,
     NotFoundError,
 )
@@ -123,6 +125,7 @@ class AsyncClarifai:
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        self._in_flight = InFlight()
         self.chat = _Chat(self)
         """The OpenAI SDK's spelling: ``client.chat.completions.create(...)`` is
         ``client.acompletion(...)`` (the same method, same arguments and results)."""
@@ -146,8 +149,14 @@ class AsyncClarifai:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the pooled session and its connections (idempotent)."""
+        """End every call in flight, then close the pooled session and its connections.
+
+        Each stream and request still running (reading a body, connecting, waiting for a retry
+        or a limiter) raises ``ClientClosedError`` at once, and so does every later call. When
+        this returns, every connection is closed. Idempotent.
+        """
         self._closed = True
+        self._in_flight.close()
         session, self._session = self._session, None
         if session is not None and not session.closed:
             await session.close()
@@ -165,7 +174,7 @@ class AsyncClarifai:
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:
-            raise ConfigurationError("this AsyncClarifai client is closed")
+            raise self._in_flight.error()
         session = self._session
         loop = asyncio.get_running_loop()
         if session is not None and not session.closed:
@@ -374,14 +383,22 @@ class AsyncClarifai:
     async def _request_json(self, request: _Request) -> tuple[Any, Mapping[str, str]]:
         """Send with retries; the parsed JSON body of the 2xx answer, and its headers."""
         observer = self._watch(request)
+        in_flight = self._in_flight
         attempt = 0
         while True:
+            if observer is not None:
+                try:
+                    await _attempt_observed(in_flight, observer, attempt)
+                except ClientClosedError:
+                    raise  # the trace was ended there
+                except APIError as error:  # a limiter refused: the call ends with this error
+                    await observer.error(error, will_retry=False)
+                    raise
+                except BaseException as exc:  # cancelled while a limiter waits
+                    observer.abandon(exc)
+                    raise
             try:
-                # Inside the try: a limiter that refuses (LimiterWaitError) or is cancelled
-                # while it waits ends the call's trace like any failed attempt.
-                if observer is not None:
-                    await observer.attempt(attempt)
-                body, headers, status = await self._attempt_json(request)
+                body, headers, status = await in_flight.wait(self._attempt_json(request))
             except APIError as error:
                 delay = self._retry_delay(request, error, attempt)
                 if observer is not None:
@@ -389,7 +406,7 @@ class AsyncClarifai:
                 if delay is None:
                     raise
                 attempt += 1
-                await _sleep_observed(delay, observer)
+                await _sleep_observed(in_flight, delay, observer)
                 continue
             except BaseException as exc:  # cancelled mid-request: the trace ends here
                 if observer is not None:
@@ -482,10 +499,21 @@ class _Models:
         return [ModelInfo(item) for item in data if isinstance(item, dict)]
 
 
-async def _sleep_observed(delay: float, observer: Observer | None) -> None:
-    """Wait before a retry; a cancellation during the wait ends the call's trace."""
+async def _attempt_observed(in_flight: InFlight, observer: Observer, attempt: int) -> None:
+    """Announce an attempt (the limiters wait here); closing the client ends the call's trace."""
     try:
-        await _retry.sleep(delay)
+        await in_flight.wait(observer.attempt(attempt))
+    except ClientClosedError as exc:
+        observer.abandon(exc)
+        raise
+
+
+async def _sleep_observed(
+    in_flight: InFlight, delay: float, observer: Observer | None
+) -> None:
+    """Wait before a retry; a cancellation (or a close) during the wait ends the call's trace."""
+    try:
+        await in_flight.wait(_retry.sleep(delay))
     except BaseException as exc:
         if observer is not None:
             observer.abandon(exc)

@@ -12,6 +12,7 @@ ClarifaiError
 └── APIError                      anything the API or the network did
     ├── APIConnectionError        could not talk to the server (DNS, refused, reset, ...)
     │   ├── APITimeoutError       connect, read or total timeout
+    │   ├── ClientClosedError     the client was closed (``aclose()``) while or before the call ran
     │   └── LimiterUnavailableError  a shared limiter's store (Redis) cannot be reached
     ├── APIResponseValidationError the server answered something the client cannot read
     ├── StreamError               an error reported inside a stream; ``.partial`` holds what came before
@@ -51,6 +52,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ClarifaiError",
+    "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
     "InternalServerError",
@@ -171,6 +173,12 @@ class ToolServerError(ToolError, APIConnectionError):
 
 class APITimeoutError(APIConnectionError):
     """A connect, read or total timeout expired."""
+
+
+class ClientClosedError(APIConnectionError):
+    """The client was closed: every call in flight, and every call after ``aclose()``, ends so."""
+
+    retryable = False
 
 
 class LimiterUnavailableError(APIConnectionError):

@@ -46,7 +46,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
         "aclarifai.mcp needs the official MCP SDK: pip install 'aclarifai[mcp]'"
     ) from exc
 
-from ._config import resolve_api_key
+from ._config import _Secret, resolve_api_key
 from ._mcp_tools import (
     MCPServerError,
     MCPToolError,
@@ -210,10 +210,13 @@ class MCPServer:
         comes from ``api_key`` or ``CLARIFAI_PAT`` / ``CLARIFAI_API_KEY`` and is sent as
         ``Authorization: Bearer``; it never appears in a repr, a log or an error.
         """
-        url = clarifai_mcp_url(model_url_or_ref, base_url)
+        # The first line: from here on this frame holds the PAT and the URL only wrapped.
+        key, base = _Secret.wrap(api_key), _Secret.wrap(base_url)
+        del api_key, base_url
+        url = clarifai_mcp_url(model_url_or_ref, base)
         server = cls.http(
             url,
-            _bearer(resolve_api_key(api_key).reveal()),
+            _bearer(resolve_api_key(key).reveal()),
             name=name or url.rsplit("/", 1)[-1],
             connect_timeout=connect_timeout,
             call_timeout=call_timeout,

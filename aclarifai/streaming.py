@@ -53,8 +53,10 @@ class CompletionStream:
         max_line_size: int,
         on_end: Callable[[CompletionStream, BaseException | None], None] | None = None,
         observer_of: Callable[[], Observer | None] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         self._observer_of = observer_of
+        self._sleep = sleep  # the wait before a retry (the client's, which its aclose() ends)
         self._end_unreported = False  # set at the end of the body, until on_response has fired
         self._status = 0
         self._opener = opener
@@ -210,7 +212,7 @@ class CompletionStream:
                     await observer.error(failure, will_retry=delay is not None, delay=delay)
                 if delay is None:
                     return
-                await _retry.sleep(delay)
+                await (_retry.sleep(delay) if self._sleep is None else self._sleep(delay))
             except BaseException as exc:
                 self._abandon(exc)
                 raise
@@ -239,13 +241,18 @@ class CompletionStream:
         """Cancelled (or failed unexpectedly): close now; iterating again raises, with partial."""
         if not self._finished:
             self._finished = True
-            if isinstance(exc, asyncio.CancelledError):
-                message = "the stream was cancelled; it cannot be resumed"
+            if isinstance(exc, APIError):  # e.g. the client was closed during a retry's wait
+                self._error = exc
+                if exc.partial is None:
+                    exc.partial = self._partial()
             else:
-                message = f"the stream was interrupted by {type(exc).__name__}"
-            self._error = APIConnectionError(
-                message, request_id=self.request_id, partial=self._partial()
-            )
+                if isinstance(exc, asyncio.CancelledError):
+                    message = "the stream was cancelled; it cannot be resumed"
+                else:
+                    message = f"the stream was interrupted by {type(exc).__name__}"
+                self._error = APIConnectionError(
+                    message, request_id=self.request_id, partial=self._partial()
+                )
             observer = self._observer()
             if observer is not None:
                 observer.abandon(exc)

@@ -252,3 +252,19 @@ def test_other_refused_urls_are_not_echoed_when_they_may_carry_a_credential(url:
     message = str(info.value)
     assert "base_url" in message and ("not shown" in message or "query or fragment" in message)
     assert_hidden(info.value)
+
+
+@pytest.mark.parametrize("url", CREDENTIAL_URLS)
+async def test_a_clarifai_mcp_server_with_a_refused_url_or_key(url: str) -> None:
+    from aclarifai.mcp import MCPServer
+
+    async def refused_url() -> None:
+        MCPServer.clarifai("clarifai/acme.tools.search-mcp", api_key=PAT, base_url=url)
+
+    async def refused_key() -> None:
+        MCPServer.clarifai("clarifai/acme.tools.search-mcp", api_key=WITH_CR)
+
+    for action in (refused_url, refused_key):
+        error = await raise_from(action)
+        assert isinstance(error, ConfigurationError)
+        assert "<secret>" in assert_hidden(error)
