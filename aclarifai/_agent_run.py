@@ -6,7 +6,8 @@ event arrives (the accumulator sends it when a later call begins and this one's 
 complete JSON, or when the choice finishes), so tools run while the model is still streaming the
 next calls. Results go back in call order. Closing or cancelling the run cancels the model stream
 and the tool tasks, waits for those tasks, then answers every call of the interrupted turn so
-the conversation stays valid.
+the conversation stays valid. A turn counts only when its stream ended whole: one that stops
+early raises ``StreamError``, and so does one closed under the run, never a short final answer.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from .agent import (
     ToolResult,
     TurnFinished,
 )
-from .errors import MaxTurnsExceeded, ToolArgumentsError, ToolServerError
+from .errors import MaxTurnsExceeded, StreamConnectionError, ToolArgumentsError, ToolServerError
 from .events import StreamEvent, ToolCallDone
 from .tools import RunContext, Tool
 from .types import ChatCompletion, ToolCall, Usage
@@ -188,6 +189,11 @@ class AgentRun:
                     else:
                         event = await _next(model)
                     if event is None:
+                        if not stream.complete:  # closed under us: the answer may be cut short
+                            raise StreamConnectionError(
+                                "the model's stream was closed before its answer was complete",
+                                request_id=stream.request_id, partial=stream.completion,
+                            )
                         return
                     for out in self._on_model_event(turn, event):
                         yield out

@@ -140,9 +140,13 @@ def stream_error(obj: Mapping[str, Any], request_id: str | None, partial: Any) -
     number = code_number(code)  # LiteLLM's proxy sends the status as a string: "code": "500"
     if status is None and number is not None and 100 <= number < 600:
         status = number
+    if isinstance(status, int):  # also an APIStatusError, as the same error before the stream
+        return errors.StreamStatusError(
+            message or "error in stream", status_code=status, code=code,
+            request_id=request_id or body_request_id, body=dict(obj), partial=partial,
+        )
     return errors.StreamError(
         message or "error in stream",
-        status_code=status if isinstance(status, int) else None,
         code=code,
         request_id=request_id or body_request_id,
         body=dict(obj),

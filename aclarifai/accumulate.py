@@ -134,6 +134,19 @@ class ChunkAccumulator:
         """The model the server named in its chunks, if any."""
         return self._model
 
+    @property
+    def started(self) -> bool:
+        """Whether any choice has begun (a chunk with a ``choices`` entry arrived)."""
+        return bool(self._choices)
+
+    def unfinished(self) -> list[int]:
+        """The indexes of the choices that began but have no ``finish_reason`` yet, in order.
+
+        A stream that ends without ``[DONE]`` is complete only when this is empty (and a choice
+        began): checked once, at the end of the body, never per chunk.
+        """
+        return sorted(i for i, choice in self._choices.items() if not choice.finish_reason)
+
     def add(self, chunk: ChatCompletionChunk | dict[str, Any]) -> list[StreamEvent]:
         """Take one chunk; return the events it produces, in order."""
         events: _Events = []

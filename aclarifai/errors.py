@@ -15,7 +15,11 @@ ClarifaiError
     │   ├── ClientClosedError     the client was closed (``aclose()``) while or before the call ran
     │   └── LimiterUnavailableError  a shared limiter's store (Redis) cannot be reached
     ├── APIResponseValidationError the server answered something the client cannot read
-    ├── StreamError               an error reported inside a stream; ``.partial`` holds what came before
+    ├── StreamError               a stream failed after its first chunk; ``.partial`` holds it
+    │   ├── StreamConnectionError     closed, broken or cut short (also an APIConnectionError)
+    │   │   └── StreamTimeoutError    no data within the read timeout (also an APITimeoutError)
+    │   ├── StreamStatusError         an error event with a status (also an APIStatusError)
+    │   └── StreamValidationError     unreadable data (also an APIResponseValidationError)
     └── APIStatusError            an HTTP error status
         ├── BadRequestError           400
         ├── AuthenticationError       401
@@ -32,6 +36,12 @@ Every ``APIError`` carries ``status_code``, ``code`` (the Clarifai status code w
 one), ``message``, ``request_id``, ``body`` (the parsed error body, or an excerpt of the raw
 text), ``headers`` (the response headers, when the server answered) and ``partial`` (for a
 stream, the completion assembled before the error). The PAT never appears in any of them.
+
+Whatever ends a stream after its first chunk arrived (the connection closing or breaking, a read
+timeout, a body that stops without ``[DONE]`` or a ``finish_reason``, an error event, a Clarifai
+status chunk, data that cannot be read) is a ``StreamError`` carrying ``.partial``, and also the
+class it would have had before the stream began (``APIConnectionError``, ``APITimeoutError``,
+``APIStatusError``, ``APIResponseValidationError``), so either handler catches it.
 Which errors are retried, and how timeouts and cancellation behave: ``docs/errors.md``.
 """
 
@@ -64,7 +74,11 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "StreamConnectionError",
     "StreamError",
+    "StreamStatusError",
+    "StreamTimeoutError",
+    "StreamValidationError",
     "ToolArgumentsError",
     "ToolError",
     "ToolServerError",
@@ -191,8 +205,6 @@ class APIResponseValidationError(APIError):
     """The server's answer could not be read (bad JSON, wrong content type, empty body...)."""
 
 
-class StreamError(APIError):
-    """The server reported an error inside a stream; ``partial`` is what was assembled before."""
 
 
 class APIStatusError(APIError):
@@ -201,6 +213,31 @@ class APIStatusError(APIError):
     def __init__(self, message: str, *, status_code: int, **kwargs: Any) -> None:
         super().__init__(message, status_code=status_code, **kwargs)
         self.status_code: int = status_code
+
+
+class StreamError(APIError):
+    """A stream failed after its first chunk arrived; ``partial`` is what was assembled before.
+
+    Raised as such for an error event that carries no HTTP status; the subclasses below are also
+    the error the same failure raises before any output, so ``except APIConnectionError`` (say)
+    catches the failure at any point of the stream.
+    """
+
+
+class StreamConnectionError(StreamError, APIConnectionError):
+    """The connection closed or broke mid-stream, or the body ended before the answer did."""
+
+
+class StreamTimeoutError(StreamConnectionError, APITimeoutError):
+    """No data arrived within the read timeout, after the stream had begun."""
+
+
+class StreamStatusError(StreamError, APIStatusError):
+    """The server reported an error with an HTTP status (or a status-like code) in the stream."""
+
+
+class StreamValidationError(StreamError, APIResponseValidationError):
+    """Data that arrived mid-stream could not be read (malformed JSON, an over-long line)."""
 
 
 class BadRequestError(APIStatusError):

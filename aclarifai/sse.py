@@ -5,8 +5,11 @@ Follows the WHATWG event-stream interpretation rules
 lines end in ``\\r\\n``, ``\\r`` or ``\\n``, split on bytes and decoded as UTF-8 only once whole
 (so a multi-byte character or a ``\\r\\n`` pair cut by the network is handled); ``:`` lines are
 comments; ``data`` lines accumulate and join with ``\\n``; ``event``, ``id`` and ``retry`` are kept;
-a blank line dispatches. One deliberate difference: ``flush()`` at end of body dispatches a
-pending event that was never terminated by a blank line, because several real servers end that way.
+a blank line dispatches. Bytes that are not valid UTF-8 are decoded with replacement (each
+maximal invalid sequence becomes one U+FFFD, as the spec's "UTF-8 decode" says) and counted in
+``replaced_bytes``, so one broken byte from a model costs one character, not the answer.
+One deliberate difference: ``flush()`` at end of body dispatches a pending event that was never
+terminated by a blank line, because several real servers end that way.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ __all__ = ["DEFAULT_MAX_LINE_SIZE", "SSEDecoder", "ServerSentEvent"]
 
 DEFAULT_MAX_LINE_SIZE = 8 * 1024 * 1024
 _NEWLINES = re.compile(rb"\r\n|\r|\n")
+_ESCAPED = re.compile("[\udc80-\udcff]")  # what "surrogateescape" makes of each invalid byte
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -55,11 +59,6 @@ class ServerSentEvent:
     __hash__ = None  # type: ignore[assignment]
 
 
-def _excerpt(raw: bytes, limit: int = 120) -> str:
-    text = raw[:limit].decode("utf-8", "backslashreplace")
-    return text + ("..." if len(raw) > limit else "")
-
-
 class SSEDecoder:
     """Incremental event-stream decoder: ``feed(bytes) -> [events]``, then ``flush()`` at the end."""
 
@@ -74,6 +73,7 @@ class SSEDecoder:
         "_retry",
         "_skip_lf",
         "_started",
+        "replaced_bytes",
     )
 
     def __init__(self, max_line_size: int = DEFAULT_MAX_LINE_SIZE) -> None:
@@ -87,6 +87,8 @@ class SSEDecoder:
         self._last_id = ""
         self._retry: int | None = None
         self._error: APIResponseValidationError | None = None
+        self.replaced_bytes = 0
+        """How many bytes were not valid UTF-8 and were replaced with U+FFFD, so far."""
 
     @property
     def last_event_id(self) -> str:
@@ -95,7 +97,7 @@ class SSEDecoder:
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Consume the next bytes of the body; return the events they complete, in order.
 
-        A bad line (invalid UTF-8, over ``max_line_size``) raises ``APIResponseValidationError``;
+        A line over ``max_line_size`` raises ``APIResponseValidationError``;
         events completed before it in the same bytes are returned first and the error is raised
         by the next call, so nothing that arrived intact is lost.
         """
@@ -156,7 +158,7 @@ class SSEDecoder:
                     try:
                         data.append(line[6:].decode())
                     except UnicodeDecodeError:
-                        raise self._bad_utf8(line) from None
+                        data.append(self._replace(line[6:]))
                 elif not line:
                     event = self._dispatch()
                     if event is not None:
@@ -197,9 +199,10 @@ class SSEDecoder:
         self._started = True
         return line[3:] if line.startswith(_BOM) else line
 
-    @staticmethod
-    def _bad_utf8(line: bytes) -> APIResponseValidationError:
-        return APIResponseValidationError(f"invalid UTF-8 in event stream: {_excerpt(line)!r}")
+    def _replace(self, raw: bytes) -> str:
+        """Decode bytes that are not all valid UTF-8 (the rare path): replace and count."""
+        self.replaced_bytes += len(_ESCAPED.findall(raw.decode("utf-8", "surrogateescape")))
+        return raw.decode("utf-8", "replace")
 
     def _process(self, line: bytes) -> ServerSentEvent | None:
         if not line:
@@ -215,7 +218,7 @@ class SSEDecoder:
         try:
             text = value.decode("utf-8")
         except UnicodeDecodeError:
-            raise self._bad_utf8(line) from None
+            text = self._replace(value)
         if name == b"data":
             self._data.append(text)
         elif name == b"event":

@@ -3,13 +3,17 @@
 The transport hands over an open response; this module pumps its bytes through the SSE decoder,
 parses each event with orjson, feeds the accumulator and yields chunks (or typed events). Before
 the first chunk reaches the caller a failed attempt is retried; after it, never (no duplicated
-text). The connection is released at end of stream, on ``aclose()``, on leaving ``async with``,
-on cancellation and when an abandoned stream is garbage-collected.
+text). A body that ends without ``[DONE]`` and without a ``finish_reason`` on every choice it
+began is a failure like a dropped connection (checked once, at the end of the body). Whatever
+ends an attempt that had received a chunk is raised as a ``StreamError`` subclass, with
+``.partial``. The connection is released at end of stream, on ``aclose()``, on leaving
+``async with``, on cancellation and when an abandoned stream is garbage-collected.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from typing import Any
@@ -22,13 +26,27 @@ from ._error_body import error_in_body, excerpt, is_error_chunk, stream_error
 from ._http import read_at_most
 from ._request_id import request_id_of
 from .accumulate import ChunkAccumulator
-from .errors import APIConnectionError, APIError, APIResponseValidationError, APITimeoutError
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    ClientClosedError,
+    StreamConnectionError,
+    StreamError,
+    StreamStatusError,
+    StreamTimeoutError,
+    StreamValidationError,
+)
 from .events import StreamEvent
 from .hooks import Observer
 from .sse import ServerSentEvent, SSEDecoder
 from .types import ChatCompletion, ChatCompletionChunk, Usage, chunk_view
 
 __all__ = ["CompletionStream"]
+
+logger = logging.getLogger("aclarifai")
 
 # (error, attempt) -> delay before retrying, or None to give up
 RetryPolicy = Callable[[APIError, int], float | None]
@@ -84,6 +102,8 @@ class CompletionStream:
         self._events.clear()
         self._saw_data = False
         self._saw_done = False
+        self._complete = False
+        self._chunks = 0  # data events of this attempt, counted per read (for messages)
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -100,6 +120,20 @@ class CompletionStream:
     @property
     def accumulator(self) -> ChunkAccumulator:
         return self._accumulator
+
+    @property
+    def complete(self) -> bool:
+        """True once the body ended whole: with ``[DONE]``, or a ``finish_reason`` on every choice.
+
+        A stream that ends any other way raises (``StreamError`` once a chunk arrived), so this
+        is False only while the stream is being read, or after it was closed or failed.
+        """
+        return self._complete
+
+    @property
+    def replaced_bytes(self) -> int:
+        """How many bytes of the body were not valid UTF-8 and were read as U+FFFD (usually 0)."""
+        return self._decoder.replaced_bytes
 
     def __aiter__(self) -> CompletionStream:
         return self
@@ -201,8 +235,7 @@ class CompletionStream:
                     await self._report_end()
                 return
             except APIError as error:
-                delay = self._failed(error)
-                failure = error  # `error` is unbound when the except clause ends
+                delay, failure = self._failed(error)  # `error` is unbound after the clause
             except BaseException as exc:
                 self._abandon(exc)
                 raise
@@ -217,25 +250,30 @@ class CompletionStream:
                 self._abandon(exc)
                 raise
 
-    def _failed(self, error: APIError) -> float | None:
-        """End this attempt; return the delay before the next one, or None if ``error`` is final."""
+    def _failed(self, error: APIError) -> tuple[float | None, APIError]:
+        """End this attempt: the delay before the next one (None if final), and the error.
+
+        A final error of an attempt that had received a chunk becomes its ``StreamError`` form.
+        """
         self._close_response(abort=True)
         self._response = None
         if self._finished:  # closed meanwhile: the caller wants nothing more
-            return None
+            return None, error
         if error.request_id is None:
             error.request_id = self.request_id
         delay = None if self._handed_out else self._retry_policy(error, self._attempt)
         if delay is None:
             if error.partial is None:
                 error.partial = self._partial()
+            if self._saw_data:
+                error = _after_output(error)
             self._finished = True
             self._error = error
             self._notify_end(error)
-            return None
+            return None, error
         self._attempt += 1
         self._reset()
-        return delay
+        return delay, error
 
     def _abandon(self, exc: BaseException) -> None:
         """Cancelled (or failed unexpectedly): close now; iterating again raises, with partial."""
@@ -250,9 +288,8 @@ class CompletionStream:
                     message = "the stream was cancelled; it cannot be resumed"
                 else:
                     message = f"the stream was interrupted by {type(exc).__name__}"
-                self._error = APIConnectionError(
-                    message, request_id=self.request_id, partial=self._partial()
-                )
+                cls = StreamConnectionError if self._saw_data else APIConnectionError
+                self._error = cls(message, request_id=self.request_id, partial=self._partial())
             observer = self._observer()
             if observer is not None:
                 observer.abandon(exc)
@@ -317,19 +354,30 @@ class CompletionStream:
             raw = await response.content.readany()
         except asyncio.TimeoutError:
             raise APITimeoutError(
-                "timed out waiting for the stream (no data within the read timeout)",
+                f"timed out {self._so_far()}: no data within the read timeout",
                 request_id=self.request_id,
             ) from None
         except (aiohttp.ClientError, OSError) as exc:
             raise APIConnectionError(
-                f"the connection broke during the stream: {type(exc).__name__}: {exc}",
+                f"{_broke(exc)} {self._so_far()}, before the stream was complete",
                 request_id=self.request_id,
             ) from None
         if raw:
             self._take(self._decoder.feed(raw))
-        else:
-            self._take(self._decoder.flush())
-            self._end_of_body()
+            return
+        last = self._decoder.flush()  # an event the body did not terminate, if any
+        try:
+            self._take(last)
+        except APIResponseValidationError:
+            if not last or self._saw_done:
+                raise
+            self._chunks -= 1  # it was not a chunk: the body stopped inside it
+            raise APIConnectionError(
+                f"the stream ended {self._so_far()} in the middle of an event: "
+                "the answer is incomplete",
+                request_id=self.request_id,
+            ) from None
+        self._end_of_body()
 
     def _take(self, events: list[ServerSentEvent]) -> None:
         """Process the events of one read: this loop runs once per chunk.
@@ -340,6 +388,7 @@ class CompletionStream:
         """
         if self._on_read is not None:
             self._on_read(events)
+        self._chunks += len(events)
         loads = orjson.loads
         feed = self._accumulator.feed
         buffer = self._event_buffer
@@ -372,6 +421,7 @@ class CompletionStream:
             self._end_of_body()
             return True
         if kind != "message" and kind != "error":
+            self._chunks -= 1  # not a chunk (a vendor's ping, say)
             return False
         try:
             if obj is None:
@@ -380,6 +430,7 @@ class CompletionStream:
             if kind == "error":
                 obj = {"error": {"message": excerpt(data)}}
             elif not data.strip():
+                self._chunks -= 1
                 return False
             else:
                 raise APIResponseValidationError(
@@ -418,18 +469,46 @@ class CompletionStream:
     def _end_of_body(self) -> None:
         if self._finished:
             return
-        if not self._saw_data and not self._saw_done:
-            raise APIResponseValidationError(
-                "the server closed the stream without sending any event (empty body)",
-                request_id=self.request_id,
-            )
+        if not self._saw_done:
+            problem = self._incomplete()
+            if problem is not None:  # retried like a dropped connection, before any output
+                raise APIConnectionError(problem, request_id=self.request_id)
         self._finished = True
+        self._complete = True
+        replaced = self._decoder.replaced_bytes
+        if replaced:
+            logger.warning(
+                "replaced %d bytes of invalid UTF-8 with U+FFFD in a stream (request id %s)",
+                replaced, self.request_id,
+            )
         self._end_unreported = True
         end_events = self._accumulator.end()
         if self._event_buffer is not None:
             self._events.extend(end_events)
         self._close_response(abort=False)
         self._notify_end(None)
+
+    def _incomplete(self) -> str | None:
+        """Why a body that ended without ``[DONE]`` is not a whole answer (None if it is)."""
+        if not self._saw_data:
+            return "the server closed the stream without sending any event (empty body)"
+        accumulator = self._accumulator
+        if not accumulator.started:
+            return f"the stream ended {self._so_far()} without any choice and without [DONE]"
+        missing = accumulator.unfinished()
+        if not missing:
+            return None  # finished, as some servers end (watsonx): no [DONE] needed
+        which = "choice " + ", ".join(map(str, missing))
+        return (
+            f"the stream ended {self._so_far()} without [DONE] and without a finish_reason "
+            f"for {which}: the answer is incomplete"
+        )
+
+    def _so_far(self) -> str:
+        count = self._chunks
+        if count == 0:
+            return "before the first chunk"
+        return f"after {count} chunk" + ("" if count == 1 else "s")
 
     def _close_response(self, *, abort: bool) -> None:
         response = self._response
@@ -444,3 +523,40 @@ class CompletionStream:
         if self._on_end is not None:
             callback, self._on_end = self._on_end, None
             callback(self, error)
+
+
+def _broke(exc: BaseException) -> str:
+    """What a transport failure means, in words (aiohttp's own text reads like an HTTP status)."""
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "the server closed the connection"
+    if isinstance(exc, aiohttp.ClientPayloadError):  # chunked or Content-Length body cut short
+        return "the connection closed"
+    if isinstance(exc, ConnectionResetError) or isinstance(exc.__cause__, ConnectionResetError):
+        return "the connection was reset"
+    reason = getattr(exc, "strerror", None)
+    return f"the connection broke ({reason})" if reason else "the connection broke"
+
+
+def _after_output(error: APIError) -> APIError:
+    """``error`` as the ``StreamError`` of a stream that had begun, keeping its natural class."""
+    if isinstance(error, (StreamError, ClientClosedError)):
+        return error  # already one; or our own client was closed: its one documented error
+    cls: type[StreamError]
+    if isinstance(error, APITimeoutError):
+        cls = StreamTimeoutError
+    elif isinstance(error, APIConnectionError):
+        cls = StreamConnectionError
+    elif isinstance(error, APIResponseValidationError):
+        cls = StreamValidationError
+    elif isinstance(error, APIStatusError):
+        cls = StreamStatusError
+    else:
+        cls = StreamError
+    converted = cls(
+        error.message, status_code=error.status_code, code=error.code,
+        request_id=error.request_id, body=error.body, partial=error.partial, headers=error.headers,
+    )
+    converted.__dict__.update(vars(error))  # an instance's own `retryable`, say
+    converted.__cause__ = error.__cause__
+    converted.__suppress_context__ = error.__suppress_context__
+    return converted

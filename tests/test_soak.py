@@ -161,6 +161,8 @@ def check(outcomes: list[Outcome], script: Script, fake: FakeClarifai) -> None:
         assert partial is not None
         assert (partial.choices[0].message.content if partial.choices else None) in (text, None)
         assert any(broken.startswith(text) for broken in BROKEN_TEXTS), text
+        if text:  # output had reached the caller: whatever ended it is a StreamError
+            assert isinstance(error, StreamError), repr(error)
     assert len(returned) == len(set(returned)), "a reply reached two callers"
     assert set(returned) == served_good, "a served reply was lost"
 
@@ -207,7 +209,7 @@ async def test_soak_streams_with_injected_faults() -> None:
         failures = [o for o in outcomes if o.error is not None]
         assert 0 < len(failures) < CALLS * FAULT_RATE  # faults happened; most were retried away
         kinds = {type(o.error).__name__ for o in failures}
-        assert {"APIConnectionError", "APIResponseValidationError", "BadRequestError"} <= kinds
+        assert {"StreamConnectionError", "StreamValidationError", "BadRequestError"} <= kinds
         del outcomes, failures
         gc.collect()
 

@@ -92,14 +92,64 @@ def test_line_too_long_is_a_clear_error() -> None:
         SSEDecoder(max_line_size=64).feed(b"data: " + b"y" * 100 + b"\n")
 
 
-def test_invalid_utf8_is_a_typed_error() -> None:
-    with pytest.raises(APIResponseValidationError, match="invalid UTF-8"):
-        decode([b"data: \xff\xfe\n\n"])
+def test_invalid_utf8_is_replaced_and_counted() -> None:
+    decoder = SSEDecoder()
+    events = decoder.feed(b"data: a\xff\xfeb\n\n") + decoder.flush()
+    assert [e.data for e in events] == ["a\ufffd\ufffdb"]
+    assert decoder.replaced_bytes == 2
+
+
+@pytest.mark.parametrize(
+    ("raw", "text", "replaced"),
+    [
+        (b"\xe2\x82", "\ufffd", 2),  # a 3-byte character cut short: one U+FFFD for its 2 bytes
+        (b"\xe2\x82x", "\ufffdx", 2),
+        (b"\xc0\xaf", "\ufffd\ufffd", 2),  # an overlong form: each byte on its own
+        (b"\xed\xa0\x80", "\ufffd\ufffd\ufffd", 3),  # an encoded surrogate
+        (b"\xf0\x9f\x98", "\ufffd", 3),
+        ("\ufffd".encode(), "\ufffd", 0),  # a real U+FFFD is not a replacement
+    ],
+)
+def test_replacement_follows_the_maximal_subpart_rule(raw: bytes, text: str, replaced: int) -> None:
+    """As the spec's "UTF-8 decode" (and Python's "replace") do: one U+FFFD per maximal subpart."""
+    decoder = SSEDecoder()
+    events = decoder.feed(b"data: " + raw + b"\n\n")
+    assert [e.data for e in events] == [text]
+    assert decoder.replaced_bytes == replaced
+
+
+def test_invalid_utf8_in_other_fields_is_replaced() -> None:
+    decoder = SSEDecoder()
+    events = decoder.feed(b"event: up\xffdate\nid: 7\xff\ndata:x\xff\n\n")
+    assert events == [ServerSentEvent("x\ufffd", "up\ufffddate", "7\ufffd", None)]
+    assert decoder.replaced_bytes == 3
+
+
+def test_invalid_utf8_at_every_split_point() -> None:
+    """Broken bytes next to valid multi-byte characters, cut at every offset and byte by byte."""
+    body = (
+        b'data: {"t": "caf\xc3\xa9 \xff \xe6\xbc\xa2\xe2\x82 \xf0\x9f\x98\x80"}\r\n\r\n'
+        b"data: second \xfe\n\ndata: unterminated \x80"
+    )
+    whole = decode([body])
+    assert [e.data for e in whole] == [
+        '{"t": "caf\u00e9 \ufffd \u6f22\ufffd \U0001f600"}',
+        "second \ufffd",
+        "unterminated \ufffd",
+    ]
+    for offset in range(len(body) + 1):
+        decoder = SSEDecoder()
+        events = decoder.feed(body[:offset]) + decoder.feed(body[offset:]) + decoder.flush()
+        assert events == whole, offset
+        assert decoder.replaced_bytes == 5, offset
+    decoder = SSEDecoder()
+    events = [e for b in body for e in decoder.feed(bytes([b]))] + decoder.flush()
+    assert events == whole and decoder.replaced_bytes == 5
 
 
 def test_events_before_a_bad_line_are_returned_first() -> None:
-    decoder = SSEDecoder()
-    events = decoder.feed(b"data: good\n\ndata: \xff\n\n")
+    decoder = SSEDecoder(max_line_size=64)
+    events = decoder.feed(b"data: good\n\ndata: " + b"x" * 100 + b"\n\n")
     assert [e.data for e in events] == ["good"]
-    with pytest.raises(APIResponseValidationError, match="invalid UTF-8"):
+    with pytest.raises(APIResponseValidationError, match="max_line_size"):
         decoder.feed(b"data: later\n\n")
