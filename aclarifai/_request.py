@@ -15,7 +15,7 @@ from ._fallback import Candidates, CooldownStore
 from ._native_chat import NativeCompletionStream, native_complete, prepare_native
 from ._native_target import Target
 from .errors import APIError
-from .hooks import CallObserver
+from .hooks import Observer
 from .models import wire_model
 from .sse import DEFAULT_MAX_LINE_SIZE
 from .streaming import CompletionStream
@@ -236,7 +236,7 @@ class _StreamSource:
         self._client: AsyncClarifai | None = None
         self._candidates: Candidates | None = None
         self._request: Any = None
-        self._observer: CallObserver | None = None
+        self._observer: Observer | None = None
         self._opens = 0
         self._base = 0  # opens before the current model's first
         self._switch = False
@@ -275,7 +275,7 @@ class _StreamSource:
         else:
             await self._client._in_flight.wait(_retry.sleep(delay))
 
-    def observer_of(self) -> CallObserver | None:
+    def observer_of(self) -> Observer | None:
         """The hooks' observer of this stream (None without hooks, or before the first open)."""
         return self._observer
 

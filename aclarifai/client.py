@@ -54,7 +54,7 @@ from .errors import (
     ConfigurationError,
     NotFoundError,
 )
-from .hooks import CallObserver, Hooks
+from .hooks import Hooks, Observer
 from .sse import DEFAULT_MAX_LINE_SIZE
 from .streaming import CompletionStream
 from .types import ChatCompletion, ModelInfo, Usage
@@ -320,7 +320,7 @@ class AsyncClarifai:
 
     def _watch(
         self, request: _Request, after_error: Callable[[], Awaitable[None]] | None = None
-    ) -> CallObserver | None:
+    ) -> Observer | None:
         """The observer of one call: hooks, telemetry, limiter and token budget (None: none)."""
         return watch(
             self.hooks, request.limiter, request.token_budget, method=request.method,
@@ -401,7 +401,16 @@ class AsyncClarifai:
         attempt = 0
         while True:
             if observer is not None:
-                await _attempt_observed(in_flight, observer, attempt)
+                try:
+                    await _attempt_observed(in_flight, observer, attempt)
+                except ClientClosedError:
+                    raise  # the trace was ended there
+                except APIError as error:  # a limiter refused: the call ends with this error
+                    await observer.error(error, will_retry=False)
+                    raise
+                except BaseException as exc:  # cancelled while a limiter waits
+                    observer.abandon(exc)
+                    raise
             try:
                 body, headers, status = await in_flight.wait(self._attempt_json(request))
             except APIError as error:
@@ -508,7 +517,7 @@ class _Models:
         return [ModelInfo(item) for item in data if isinstance(item, dict)]
 
 
-async def _attempt_observed(in_flight: InFlight, observer: CallObserver, attempt: int) -> None:
+async def _attempt_observed(in_flight: InFlight, observer: Observer, attempt: int) -> None:
     """Announce an attempt (the limiters wait here); closing the client ends the call's trace."""
     try:
         await in_flight.wait(observer.attempt(attempt))
@@ -518,7 +527,7 @@ async def _attempt_observed(in_flight: InFlight, observer: CallObserver, attempt
 
 
 async def _sleep_observed(
-    in_flight: InFlight, delay: float, observer: CallObserver | None
+    in_flight: InFlight, delay: float, observer: Observer | None
 ) -> None:
     """Wait before a retry; a cancellation (or a close) during the wait ends the call's trace."""
     try:
