@@ -33,7 +33,7 @@ from .errors import APIConnectionError, APIError, APIResponseValidationError, AP
 
 if TYPE_CHECKING:
     from .client import AsyncClarifai
-    from .hooks import CallObserver
+    from .hooks import Observer
 
 __all__ = [
     "DEFAULT_NATIVE_RETRY",
@@ -316,7 +316,7 @@ class GenerateStream:
         self._target, self._arguments = target, arguments
         self._timeout, self._max_retries, self._retry = timeout, max_retries, retry
         self._request: NativeRequest | None = None
-        self._observer: CallObserver | None = None
+        self._observer: Observer | None = None
         self._output: ModelField | None = None
         self._response: aiohttp.ClientResponse | None = None
         self._parser = JSONStreamParser()
