@@ -1,9 +1,9 @@
 """The limiters' side of one call: acquire before each attempt, penalize and settle after it.
 
-``watch()`` gives the client the observer of one call (see ``hooks.CallObserver``): with no
+``watch()`` gives the client the observer of one call (see ``hooks.Observer``): with no
 limiter and no token budget it is the hooks' own observer (or None), so an unlimited client pays
-nothing. Otherwise it is a ``Gate`` that wraps it and, at the points every attempt passes
-through, keeps the limits:
+nothing. Otherwise it is a ``Gate`` that wraps it (or nothing, with no hooks and no telemetry)
+and, at the points every attempt passes through, keeps the limits:
 
 - before each attempt (retries included): ``token_budget.acquire(estimate)``, then
   ``limiter.acquire(1.0)``, then the ``on_request`` hook; the budget first, so the request
@@ -39,11 +39,12 @@ from .errors import (
     LimiterUnavailableError,
     LimiterWaitError,
 )
-from .hooks import CallObserver, Hooks, observe
+from .hooks import CallObserver, Hooks, Observer, observe
 from .types import Usage
 
 if TYPE_CHECKING:
     from ._telemetry import Telemetry
+    from .sse import ServerSentEvent
 
 __all__ = [
     "BYTES_PER_TOKEN",
@@ -132,32 +133,30 @@ def throttle_seconds(error: APIError) -> float | None:
     return min(asked, _retry.MAX_RETRY_AFTER)
 
 
-class Gate(CallObserver):
-    """The observer of one limited call: keeps the limits, and does all a ``CallObserver`` does.
+class Gate(Observer):
+    """The observer of one limited call: keeps the limits, and hands every report on to the
+    hooks' and the telemetry's ``CallObserver`` when the call has one.
 
-    It stands where the client expects a ``CallObserver`` (both retry loops call ``attempt``,
+    It stands where the client expects an ``Observer`` (both retry loops call ``attempt``,
     ``chunk``, ``response`` and ``error`` at the right moments), so they keep the limits without
-    knowing about them; the hooks and the telemetry are the base class's business.
+    knowing about them. With no hooks and no telemetry there is nothing to hand on: the Gate then
+    builds no ``RequestInfo`` (no copy of the body with its credentials masked), which is most
+    of what a limited request used to cost on top of the acquire itself.
     """
 
-    __slots__ = ("_after_error", "_budget", "_estimate", "_limiter", "_output", "_reserved")
+    __slots__ = ("_after_error", "_budget", "_estimate", "_inner", "_limiter", "_output",
+                 "_reserved")
 
     def __init__(
         self,
-        hooks: Hooks | None,
+        inner: CallObserver | None,
         limiter: Limiter | None,
         budget: TokenLimiter | None,
         estimate: int,
         *,
-        method: str,
-        url: str,
-        body: Mapping[str, Any] | None,
-        stream: bool,
-        telemetry: Telemetry | None = None,
         after_error: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
-        super().__init__(hooks if hooks is not None else Hooks(), method, url, body,
-                         stream=stream, telemetry=telemetry)
+        self._inner = inner
         self._limiter = limiter
         self._budget = budget
         self._estimate = estimate
@@ -177,22 +176,38 @@ class Gate(CallObserver):
             except BaseException:
                 await self._give_back()
                 raise
-        await super().attempt(attempt)
+        if self._inner is not None:
+            await self._inner.attempt(attempt)
 
     def chunk(self) -> None:
         self._output = True
-        super().chunk()
+        if self._inner is not None:
+            self._inner.chunk()
 
-    async def response(self, **info: Any) -> None:
+    def read_hook(self) -> Callable[[list[ServerSentEvent]], None] | None:
+        return None if self._inner is None else self._inner.read_hook()
+
+    def abandon(self, exc: BaseException | None = None) -> None:
+        if self._inner is not None:
+            self._inner.abandon(exc)
+
+    async def response(
+        self, *, status: int, request_id: str | None, usage: Usage | None, model: str | None,
+        answer: Any = None,
+    ) -> None:
         if self._budget is not None and self._reserved:
             reserved, self._reserved = self._reserved, 0
-            usage = info.get("usage")
             used = usage.total_tokens if isinstance(usage, Usage) else None
             if isinstance(used, int) and used >= 0:
                 await self._settle(reserved, used)
-        await super().response(**info)
+        if self._inner is not None:
+            await self._inner.response(
+                status=status, request_id=request_id, usage=usage, model=model, answer=answer
+            )
 
-    async def error(self, error: APIError, **info: Any) -> None:
+    async def error(
+        self, error: APIError, *, will_retry: bool, delay: float | None = None
+    ) -> None:
         seconds = throttle_seconds(error)
         if seconds is not None and self._limiter is not None:
             try:
@@ -203,7 +218,8 @@ class Gate(CallObserver):
             await self._give_back()
         if self._after_error is not None:
             await self._after_error()
-        await super().error(error, **info)
+        if self._inner is not None:
+            await self._inner.error(error, will_retry=will_retry, delay=delay)
 
     async def _give_back(self) -> None:
         if self._budget is not None and self._reserved:
@@ -230,19 +246,19 @@ def watch(
     stream: bool,
     telemetry: Telemetry | None = None,
     after_error: Callable[[], Awaitable[None]] | None = None,
-) -> CallObserver | None:
+) -> Observer | None:
     """The observer of one call: ``observe()``'s when nothing limits it (None when there are
-    no hooks and no telemetry either), else a ``Gate``.
+    no hooks and no telemetry either), else a ``Gate`` around it.
 
     ``after_error`` is awaited after each failed attempt (the fallbacks record cooldowns there).
     """
     if body is None or "messages" not in body:
         budget = None  # only chat completions spend tokens
+    inner = observe(hooks, method, url, body, stream=stream, telemetry=telemetry)
     if limiter is None and budget is None and after_error is None:
-        return observe(hooks, method, url, body, stream=stream, telemetry=telemetry)
+        return inner
     return Gate(
-        hooks, limiter, budget, estimate_tokens(body, size) if budget is not None else 0,
-        method=method, url=url, body=body, stream=stream, telemetry=telemetry,
+        inner, limiter, budget, estimate_tokens(body, size) if budget is not None else 0,
         after_error=after_error,
     )
 

@@ -170,4 +170,5 @@ def acompletion(
         max_retries=None if call.max_retries is None else _check_retries(call.max_retries),
         extra_headers=call.extra_headers,
         limits=limits,
+        target=call.target,
     )

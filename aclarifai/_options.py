@@ -14,7 +14,10 @@ from typing import Any, NamedTuple, Protocol, TypedDict
 
 from ._config import Timeout
 from ._fallback import CooldownStore
+from ._native_retry import NativeRetry
+from ._native_target import Target, target_of
 from ._ratelimit import Limiter, TokenLimiter
+from .errors import ConfigurationError
 
 __all__ = [
     "CallOptions",
@@ -93,6 +96,15 @@ class CompletionOptions(TypedDict, total=False):
     """Models tried in order when the model fails with an error another model can fix."""
     cooldown: float | CooldownStore | None
     """Seconds a failed model is skipped (or the store of cooldowns); the client's by default."""
+    deployment: str | None
+    """Run on this dedicated deployment, through Clarifai's native API (docs/native.md)."""
+    deployment_owner: str | None
+    """The user (or organisation) owning the deployment or compute cluster; the model's user
+    by default."""
+    nodepool: tuple[str, str] | None
+    """Run on this ``(compute_cluster_id, nodepool_id)``, through the native API."""
+    native_retry: NativeRetry | None
+    """How long a deployment that is deploying, busy or loading is waited for (native lane)."""
 
 
 class CallOptions(NamedTuple):
@@ -109,12 +121,26 @@ class CallOptions(NamedTuple):
     token_budget: TokenLimiter | None = None
     fallbacks: Sequence[str] | None = None
     cooldown: float | CooldownStore | None = None
+    target: Target | None = None
+    """The deployment or nodepool to run on (the native lane), or None."""
 
 
 def split_options(options: Mapping[str, Any]) -> CallOptions:
     """Sort ``acompletion()``'s keywords into what shapes the call and what goes in the body."""
     params = dict(options)
     limits = [params.pop(key, None) for key in ("limiter", "token_budget", "fallbacks", "cooldown")]
+    native_retry = params.pop("native_retry", None)
+    target = target_of(
+        params.pop("deployment", None), params.pop("deployment_owner", None),
+        params.pop("nodepool", None), native_retry,
+    )
+    if native_retry is not None and target is None:
+        raise ConfigurationError("native_retry= applies to calls with deployment= or nodepool=")
+    if target is not None and limits[2]:
+        raise ConfigurationError(
+            "fallbacks= cannot be combined with deployment= or nodepool=: a pinned deployment "
+            "serves one model"
+        )
     return CallOptions(
         params.pop("tools", None),
         params.pop("tool_choice", None),
@@ -123,4 +149,4 @@ def split_options(options: Mapping[str, Any]) -> CallOptions:
         params.pop("extra_headers", None),
         params,
         *limits,
-    )
+    )._replace(target=target)

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from .errors import APIError, APIStatusError, APITimeoutError
+from .errors import APIError, APIStatusError, APITimeoutError, LimiterWaitError
 
 __all__ = [
     "PROVIDER",
@@ -115,7 +115,10 @@ def response_attributes(answer: Mapping[str, Any]) -> dict[str, Any]:
 
 def error_type(error: BaseException) -> str:
     """The low-cardinality ``error.type``: the HTTP status of a status error ("429", "500"),
-    ``timeout``, ``cancelled``, else the exception's class name."""
+    ``timeout``, ``cancelled``, else the exception's class name. Our own limiter's refusal is
+    ``LimiterWaitError``, not "429": no request was sent and no server throttled it."""
+    if isinstance(error, LimiterWaitError):
+        return "LimiterWaitError"
     if isinstance(error, APIStatusError) or (
         isinstance(error, APIError) and isinstance(error.status_code, int)
         and error.status_code >= 400

@@ -90,13 +90,18 @@ class ChatTrace:
         self._first = None
 
     def chunks(self, events: Sequence[ServerSentEvent]) -> None:
+        if self._ended or (self._first is not None and not self._telemetry.chunk_metrics):
+            return  # without chunk metrics, only the first chunk's time is wanted
         count = 0
         for event in events:
             if event.data != "[DONE]":
                 count += 1
-        if not count or self._ended:
+        if not count:
             return
         now = self._clock()
+        if not self._telemetry.chunk_metrics:
+            self._first = now
+            return
         record = self._telemetry.time_per_output_chunk.record
         if self._first is None:
             self._first = now

@@ -12,11 +12,14 @@ from . import _retry
 from ._admission import Limits
 from ._config import Timeout
 from ._fallback import Candidates, CooldownStore
+from ._native_chat import NativeCompletionStream, native_complete, prepare_native
+from ._native_target import Target
 from .errors import APIError
-from .hooks import CallObserver
+from .hooks import Observer
 from .models import wire_model
 from .sse import DEFAULT_MAX_LINE_SIZE
 from .streaming import CompletionStream
+from .types import ChatCompletion
 
 if TYPE_CHECKING:
     from .client import AsyncClarifai
@@ -103,7 +106,7 @@ class CompletionRequest(Generic[Result_co]):
     """
 
     __slots__ = ("_body", "_extra_headers", "_get_client", "_limits", "_max_line_size",
-                 "_max_retries", "_stream", "_stream_mode", "_timeout")
+                 "_max_retries", "_stream", "_stream_mode", "_target", "_timeout")
 
     def __init__(
         self,
@@ -116,7 +119,9 @@ class CompletionRequest(Generic[Result_co]):
         extra_headers: Mapping[str, str] | None,
         max_line_size: int = DEFAULT_MAX_LINE_SIZE,
         limits: Limits | None = None,
+        target: Target | None = None,
     ) -> None:
+        self._target = target  # a deployment or nodepool: the native lane (_native_chat)
         self._get_client = get_client
         self._limits = limits
         self._max_line_size = max_line_size
@@ -140,18 +145,27 @@ class CompletionRequest(Generic[Result_co]):
         options.setdefault("include_usage", True)
         body["stream_options"] = options
         source = _StreamSource(self, body)
-        return CompletionStream(
+        stream_class = CompletionStream if self._target is None else NativeCompletionStream
+        return stream_class(
             source.open, source.retry_delay, max_line_size=self._max_line_size,
             observer_of=source.observer_of, sleep=source.sleep,
         )
 
     def _prepare(self, client: AsyncClarifai, body: dict[str, Any], *, stream: bool) -> Any:
-        return client._prepare(
-            "POST", "/chat/completions", body, stream=stream,
-            timeout=self._timeout or client.timeout,
+        options: dict[str, Any] = dict(
+            stream=stream, timeout=self._timeout or client.timeout,
             max_retries=client.max_retries if self._max_retries is None else self._max_retries,
             extra_headers=self._extra_headers, limits=self._limits,
         )
+        if self._target is not None:
+            return prepare_native(client, body, self._target, **options)
+        return client._prepare("POST", "/chat/completions", body, **options)
+
+    async def _complete(self, client: AsyncClarifai, body: dict[str, Any]) -> ChatCompletion:
+        request = self._prepare(client, body, stream=False)
+        if self._target is not None:
+            return await native_complete(client, request)
+        return await client._complete(request)
 
     def _candidates(self, client: AsyncClarifai) -> Candidates | None:
         """The models to try in order, when this call lists fallbacks."""
@@ -183,13 +197,11 @@ class CompletionRequest(Generic[Result_co]):
         client = await self._get_client()
         candidates = self._candidates(client)
         if candidates is None:
-            return cast(Result_co, await client._complete(
-                    self._prepare(client, body, stream=False)))
+            return cast(Result_co, await self._complete(client, body))
         body["model"] = await candidates.start()
         while True:
             try:
-                return cast(Result_co, await client._complete(
-                    self._prepare(client, body, stream=False)))
+                return cast(Result_co, await self._complete(client, body))
             except APIError as error:
                 model = candidates.next(error)
                 await candidates.commit()
@@ -224,7 +236,7 @@ class _StreamSource:
         self._client: AsyncClarifai | None = None
         self._candidates: Candidates | None = None
         self._request: Any = None
-        self._observer: CallObserver | None = None
+        self._observer: Observer | None = None
         self._opens = 0
         self._base = 0  # opens before the current model's first
         self._switch = False
@@ -263,7 +275,7 @@ class _StreamSource:
         else:
             await self._client._in_flight.wait(_retry.sleep(delay))
 
-    def observer_of(self) -> CallObserver | None:
+    def observer_of(self) -> Observer | None:
         """The hooks' observer of this stream (None without hooks, or before the first open)."""
         return self._observer
 

@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from ._config import _Secret, is_clarifai_api, resolve_api_key, resolve_base_url
+from ._native_target import target_of
 from ._toolservers import ToolServer, ToolServers
 from .errors import ConfigurationError
 from .events import StreamEvent
@@ -297,6 +298,8 @@ def _check_params(params: dict[str, Any], output_schema: object) -> None:
         raise TypeError("pass the messages to run() or stream(), not to Agent()")
     if output_schema is not None and "response_format" in params:
         raise TypeError("pass output_schema= or response_format=, not both")
+    # deployment= / nodepool= (the native lane): a bad pair raises here, not at the first turn
+    target_of(params.get("deployment"), params.get("deployment_owner"), params.get("nodepool"))
 
 
 def _collect_tools(tools: Iterable[Tool | Callable[..., Any]]) -> dict[str, Tool]:

@@ -1,4 +1,4 @@
-"""``python -m aclarifai``: the command line (``chat``, ``batch``, ``demo``).
+"""``python -m aclarifai``: the command line (``chat``, ``batch``, ``demo``, ``probe``).
 
 Every mistake in a command (an unknown option, a model reference that is not one, no PAT, a
 file that cannot be read, a request the server refuses as written) ends with one ``error:``
@@ -20,6 +20,7 @@ from typing import NoReturn
 from ._cli_batch import BATCH_HELP, run_batch
 from ._cli_chat import DEMO_MODEL, ChatFailed, run_chat, run_demo
 from ._cli_errors import error_line, is_user_mistake
+from ._cli_probe import add_probe_parser, run_probe
 from ._config import is_clarifai_api, resolve_base_url
 from ._version import __version__
 from .errors import ClarifaiError
@@ -89,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
                         description="Stream an answer and a tool-call round trip against the "
                         "bundled FakeClarifai server: no network, no PAT.")
     _batch_parser(commands)
+    add_probe_parser(commands)
     return parser
 
 
@@ -153,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_.code if isinstance(exit_.code, int) else 2
     if args.command == "batch":
         return run_batch(args)
+    if args.command == "probe":
+        return run_probe(args, sys.stdout)
     try:
         if args.command == "demo":
             asyncio.run(run_demo())

@@ -20,6 +20,7 @@ import aiohttp
 import orjson
 
 from . import _retry, _telemetry
+from . import native as _native
 from ._admission import Limits, check_limiter, cooldown_of, watch
 from ._closing import InFlight
 from ._config import Timeout, _Secret, is_clarifai_api, resolve_api_key, resolve_base_url
@@ -37,6 +38,7 @@ from ._http import (
     _status_error,
     _timeout_message,
 )
+from ._native_retry import DEFAULT_NATIVE_RETRY, NativeRetry
 from ._options import CompletionOptions, MessageParam, split_options
 from ._ratelimit import Limiter, TokenLimiter
 from ._request import CompletionRequest, build_body
@@ -52,7 +54,7 @@ from .errors import (
     ConfigurationError,
     NotFoundError,
 )
-from .hooks import CallObserver, Hooks
+from .hooks import Hooks, Observer
 from .sse import DEFAULT_MAX_LINE_SIZE
 from .streaming import CompletionStream
 from .types import ChatCompletion, ModelInfo, Usage
@@ -264,10 +266,19 @@ class AsyncClarifai:
             extra_headers=call.extra_headers,
             max_line_size=self.max_line_size,
             limits=limits,
+            target=call.target,
         )
 
     async def _itself(self) -> AsyncClarifai:
         return self
+
+    # -- the native API (docs/native.md) --------------------------------------------------------
+
+    native_retry: NativeRetry = DEFAULT_NATIVE_RETRY
+    """How long native calls wait for a deployment that is deploying, busy or loading."""
+
+    predict = _native.predict
+    generate = _native.generate
 
     def _prepare(
         self,
@@ -309,7 +320,7 @@ class AsyncClarifai:
 
     def _watch(
         self, request: _Request, after_error: Callable[[], Awaitable[None]] | None = None
-    ) -> CallObserver | None:
+    ) -> Observer | None:
         """The observer of one call: hooks, telemetry, limiter and token budget (None: none)."""
         return watch(
             self.hooks, request.limiter, request.token_budget, method=request.method,
@@ -319,6 +330,9 @@ class AsyncClarifai:
 
     def _retry_delay(self, request: _Request, error: APIError, attempt: int) -> float | None:
         """Seconds to wait before attempt ``attempt + 1``, or None to give up with ``error``."""
+        native = getattr(request, "native_retry", None)  # the native lane's (_native_retry.py)
+        if native is not None:
+            return native.delay(error, attempt)  # type: ignore[no-any-return]
         if attempt >= request.max_retries or not _retry.should_retry(error, error.headers):
             return None
         delay = _retry.retry_delay(attempt, error.headers)
@@ -387,7 +401,16 @@ class AsyncClarifai:
         attempt = 0
         while True:
             if observer is not None:
-                await _attempt_observed(in_flight, observer, attempt)
+                try:
+                    await _attempt_observed(in_flight, observer, attempt)
+                except ClientClosedError:
+                    raise  # the trace was ended there
+                except APIError as error:  # a limiter refused: the call ends with this error
+                    await observer.error(error, will_retry=False)
+                    raise
+                except BaseException as exc:  # cancelled while a limiter waits
+                    observer.abandon(exc)
+                    raise
             try:
                 body, headers, status = await in_flight.wait(self._attempt_json(request))
             except APIError as error:
@@ -459,6 +482,10 @@ class _Models:
     def __init__(self, client: AsyncClarifai) -> None:
         self._client = client
 
+    async def get(self, model: str, *, refresh: bool = False) -> _native.ModelMethods:
+        """The model's methods and their signatures, through the native API (cached)."""
+        return await _native.get_model(self._client, model, refresh=refresh)
+
     async def list(self) -> list[ModelInfo]:
         """The models the endpoint lists (``GET {base}/models``); each ``.id`` is a model URL.
 
@@ -490,7 +517,7 @@ class _Models:
         return [ModelInfo(item) for item in data if isinstance(item, dict)]
 
 
-async def _attempt_observed(in_flight: InFlight, observer: CallObserver, attempt: int) -> None:
+async def _attempt_observed(in_flight: InFlight, observer: Observer, attempt: int) -> None:
     """Announce an attempt (the limiters wait here); closing the client ends the call's trace."""
     try:
         await in_flight.wait(observer.attempt(attempt))
@@ -500,7 +527,7 @@ async def _attempt_observed(in_flight: InFlight, observer: CallObserver, attempt
 
 
 async def _sleep_observed(
-    in_flight: InFlight, delay: float, observer: CallObserver | None
+    in_flight: InFlight, delay: float, observer: Observer | None
 ) -> None:
     """Wait before a retry; a cancellation (or a close) during the wait ends the call's trace."""
     try:

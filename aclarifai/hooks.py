@@ -3,8 +3,10 @@ metrics and cost tracking.
 
 ``Hooks`` holds the three callables (sync or async); ``RequestInfo``, ``ResponseInfo`` and
 ``ErrorInfo`` are what they receive. ``emit()`` calls one and swallows what it raises: a broken
-metrics hook must never break the call it observes. ``observe()`` gives the client a
-``CallObserver`` that times one call across its attempts and fires the hooks; it returns None
+metrics hook must never break the call it observes. ``Observer`` is what the client tells about
+one call (each attempt, the first chunk, the answer or the error); ``observe()`` gives the client
+a ``CallObserver``, the one that times the call across its attempts and fires the hooks (the
+limiters' ``_admission.Gate`` is another, which may wrap it); ``observe()`` returns None
 when no hook is set and telemetry is off, so an unobserved client pays one attribute check per
 request. With telemetry on (``aclarifai.otel``), the observer also feeds the call's trace
 (``_telemetry.CallTrace``): every attempt, each stream read, each retry with its delay, the end.
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CallObserver",
+    "Observer",
     "ErrorInfo",
     "Hooks",
     "RequestInfo",
@@ -172,13 +175,48 @@ def _safe_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
-class CallObserver:
+class Observer:
+    """What the client tells about one API call; this base class listens to nothing.
+
+    The client calls ``attempt(n)`` before sending try ``n`` (an error it raises ends the call
+    as that attempt's error), ``chunk()`` for the first streamed data event, then
+    ``response(...)`` or ``error(...)`` for that try; ``abandon()`` when the call ends without
+    either (closed early, cancelled). ``read_hook()`` is what a stream calls with the events of
+    each network read, if anything.
+    """
+
+    __slots__ = ()
+
+    async def attempt(self, attempt: int) -> None:
+        """Try number ``attempt`` (0 first) is about to be sent."""
+
+    def chunk(self) -> None:
+        """A streamed event with data arrived."""
+
+    def read_hook(self) -> Callable[[list[ServerSentEvent]], None] | None:
+        """What a stream calls with the events of each network read (None: nothing)."""
+        return None
+
+    def abandon(self, exc: BaseException | None = None) -> None:
+        """The call ended with neither answer nor error: closed early (None) or by ``exc``."""
+
+    async def response(
+        self, *, status: int, request_id: str | None, usage: Usage | None, model: str | None,
+        answer: Any = None,
+    ) -> None:
+        """The attempt succeeded and its whole answer has been received."""
+
+    async def error(
+        self, error: APIError, *, will_retry: bool, delay: float | None = None
+    ) -> None:
+        """The attempt failed (``delay``: the wait before the retry, when ``will_retry``)."""
+
+
+class CallObserver(Observer):
     """Times one API call across its attempts and fires the hooks; made by ``observe()``.
 
-    The client calls ``attempt(n)`` before sending try ``n``, ``chunk()`` for the first streamed
-    data event, then ``response(...)`` or ``error(...)`` for that try; ``abandon()`` when the call
-    ends without either (closed early, cancelled). ``trace`` is the call's telemetry, if any:
-    it also gets ``chunks()`` for every network read of a stream (see ``read_hook``).
+    ``trace`` is the call's telemetry, if any: it hears every attempt and the end, and gets
+    ``chunks()`` for every network read of a stream (see ``read_hook``).
     """
 
     __slots__ = ("_base", "_clock", "_first_chunk", "_hooks", "_info", "_started", "trace")

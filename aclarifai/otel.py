@@ -74,7 +74,11 @@ class Telemetry:
     ``tracer_provider`` / ``meter_provider``: the providers to use (the global ones, as set by
     ``opentelemetry.trace.set_tracer_provider``, when omitted). ``capture_content``: record
     prompts, answers and tool arguments and results (None: from the environment, off by
-    default). The environment is read once, here.
+    default). The environment is read once, here. ``chunk_metrics``: record
+    ``gen_ai.client.operation.time_per_output_chunk``, one value per streamed chunk as the
+    conventions define it; that is most of what telemetry costs a fast stream (each value is one
+    SDK ``Histogram.record``: docs/performance.md "Telemetry on"), so a service relaying many
+    streams may turn it off. Time to first chunk, duration and token usage stay per call.
     """
 
     def __init__(
@@ -83,8 +87,11 @@ class Telemetry:
         meter_provider: metrics.MeterProvider | None = None,
         *,
         capture_content: bool | None = None,
+        chunk_metrics: bool = True,
     ) -> None:
         self.capture_content = capture_content_from_env() if capture_content is None else capture_content
+        self.chunk_metrics = chunk_metrics
+        """Whether ``time_per_output_chunk`` is recorded (one value per streamed chunk)."""
         self.legacy_names = not latest_only_from_env()
         """Also emit ``gen_ai.system`` (the pre-1.37 provider attribute) beside the new names."""
         self.tracer = trace.get_tracer(
@@ -114,7 +121,7 @@ class Telemetry:
         )
 
     def __repr__(self) -> str:
-        return f"Telemetry(capture_content={self.capture_content})"
+        return f"Telemetry(capture_content={self.capture_content}, chunk_metrics={self.chunk_metrics})"
 
     def call(self, request: RequestInfo) -> ChatTrace | None:
         """A ``chat`` span for a chat completion (other calls, such as listing models: None)."""
@@ -134,12 +141,18 @@ def instrument(
     meter_provider: metrics.MeterProvider | None = None,
     *,
     capture_content: bool | None = None,
+    chunk_metrics: bool = True,
 ) -> Telemetry:
     """Trace every client and agent of the process (those without their own ``telemetry=``).
 
     >>> aclarifai.instrument()        # the global providers; call after setting them up
+
+    The keywords are ``Telemetry``'s.
     """
-    telemetry = Telemetry(tracer_provider, meter_provider, capture_content=capture_content)
+    telemetry = Telemetry(
+        tracer_provider, meter_provider, capture_content=capture_content,
+        chunk_metrics=chunk_metrics,
+    )
     _telemetry.install(telemetry)
     return telemetry
 

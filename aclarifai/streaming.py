@@ -40,7 +40,7 @@ from .errors import (
     StreamValidationError,
 )
 from .events import StreamEvent
-from .hooks import CallObserver
+from .hooks import Observer
 from .sse import ServerSentEvent, SSEDecoder
 from .types import ChatCompletion, ChatCompletionChunk, Usage, chunk_view
 
@@ -70,7 +70,7 @@ class CompletionStream:
         *,
         max_line_size: int,
         on_end: Callable[[CompletionStream, BaseException | None], None] | None = None,
-        observer_of: Callable[[], CallObserver | None] | None = None,
+        observer_of: Callable[[], Observer | None] | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         self._observer_of = observer_of
@@ -302,7 +302,7 @@ class CompletionStream:
         except Exception:  # a hostile chunk may have left the accumulator unusable
             return None
 
-    def _observer(self) -> CallObserver | None:
+    def _observer(self) -> Observer | None:
         return self._observer_of() if self._observer_of is not None else None
 
     async def _report_end(self) -> None:

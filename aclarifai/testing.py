@@ -32,6 +32,7 @@ from aiohttp import web
 from . import _fake_demo as _demo
 from . import _fake_render as _wire
 from ._fake_demo import ReplyOptions
+from ._fake_native import NativeRoutes
 from ._fake_render import make_chunk
 
 if TYPE_CHECKING:
@@ -138,11 +139,14 @@ class FakeClarifai:
         self._changed = asyncio.Event()
         self.open_connections = self.active_requests = 0
         self.requests: list[RecordedRequest] = []
+        self.native = NativeRoutes(self)
+        """The native API's routes: scripting and recorded calls (``aclarifai._fake_native``)."""
         self.reset()
 
     def reset(self) -> None:
         """Forget queued replies, recorded requests and counters (open connections stay)."""
         self._queue.clear()
+        self.native.reset()
         self.requests = []
         self._seq = 0
         self.max_concurrency = self.active_requests
@@ -451,6 +455,8 @@ class FakeClarifai:
     ) -> tuple[_wire.Wire, _wire.Reply | None]:
         """Route, authenticate and validate like the real endpoint, then pick the reply."""
         path = request.path.rstrip("/")
+        if NativeRoutes.handles(path):
+            return self.native.answer(request, parsed, request_id, self._seq)
         method = {CHAT_PATH: "POST", MODELS_PATH: "GET"}.get(path)
         if method is None:
             return _demo.openai_error(404, f"No route {path}", request_id), None

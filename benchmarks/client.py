@@ -30,6 +30,8 @@ CLIENTS = {
     "aclarifai-events": "aclarifai",
     "aclarifai-parsed": "aclarifai",
     "aclarifai-limited": "aclarifai",
+    "aclarifai-otel": "aclarifai",
+    "aclarifai-otel-nochunk": "aclarifai",
     "openai": "openai",
     "litellm": "litellm",
 }

@@ -17,6 +17,13 @@ Variants (``--client``):
 ``aclarifai-limited``
     ``aclarifai`` with ``AsyncClarifai(limiter=RateLimiter(...))`` at a rate that never makes a
     request wait: S4 then measures what the limiter protocol costs per request.
+``aclarifai-otel``
+    ``aclarifai`` with ``telemetry=`` an ``aclarifai.otel.Telemetry`` on the OpenTelemetry SDK:
+    every span goes through a ``SimpleSpanProcessor`` to an exporter that drops it, every metric
+    is aggregated by an ``InMemoryMetricReader`` that is never read. What the library and the
+    SDK cost per call and per chunk, without any export I/O.
+``aclarifai-otel-nochunk``
+    The same with ``Telemetry(chunk_metrics=False)``: no ``time_per_output_chunk`` values.
 """
 
 from __future__ import annotations
@@ -44,10 +51,15 @@ class AclarifaiClient:
         self.client: aclarifai.AsyncClarifai | None = None
 
     async def open(self) -> None:
-        limiter = aclarifai.RateLimiter(1e9) if self.variant == "aclarifai-limited" else None
-        self.client = aclarifai.AsyncClarifai(
-            api_key=sc.API_KEY, base_url=self.base_url, limiter=limiter
-        )
+        # Only the keywords a variant needs: compare --base may measure a library without them.
+        options: dict[str, Any] = {}
+        if self.variant == "aclarifai-limited":
+            options["limiter"] = aclarifai.RateLimiter(1e9)
+        if self.variant.startswith("aclarifai-otel"):
+            options["telemetry"] = sdk_telemetry(
+                chunk_metrics=self.variant != "aclarifai-otel-nochunk"
+            )
+        self.client = aclarifai.AsyncClarifai(api_key=sc.API_KEY, base_url=self.base_url, **options)
 
     async def close(self) -> None:
         if self.client is not None:
@@ -73,6 +85,27 @@ class AclarifaiClient:
         )
         assert isinstance(completion, aclarifai.ChatCompletion)
         return _completion_result(completion)
+
+
+def sdk_telemetry(*, chunk_metrics: bool = True) -> Any:
+    """An ``aclarifai.otel.Telemetry`` on the OpenTelemetry SDK, exporting nowhere."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+
+    from aclarifai.otel import Telemetry
+
+    class Drop(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(Drop()))
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    if chunk_metrics:  # the default; and a library from before the option (compare --base)
+        return Telemetry(tracer_provider, meter_provider)
+    return Telemetry(tracer_provider, meter_provider, chunk_metrics=False)
 
 
 async def _consume_chunks(stream: aclarifai.CompletionStream) -> dict[str, Any]:

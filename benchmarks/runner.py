@@ -35,10 +35,14 @@ APPLIES = {
     "aclarifai-events": ("S1", "S2", "S3"),
     "aclarifai-parsed": ("S2",),
     "aclarifai-limited": ("S4",),  # the same, through an in-memory RateLimiter that never waits
+    "aclarifai-otel": ("S1", "S3", "S4"),  # the same, traced (OpenTelemetry SDK, no export)
+    "aclarifai-otel-nochunk": ("S1", "S3", "S4"),  # traced, without time_per_output_chunk
     "openai": ("S1", "S2", "S3", "S4"),
     "litellm": ("S1", "S2", "S3", "S4"),
 }
-OPTIONAL = {"openai": "openai", "litellm": "litellm"}  # client -> module that must be installed
+# client -> module that must be installed
+OPTIONAL = {"openai": "openai", "litellm": "litellm", "aclarifai-otel": "opentelemetry.sdk",
+            "aclarifai-otel-nochunk": "opentelemetry.sdk"}
 STREAM_MODES = ("bulk", "event")
 
 

@@ -279,6 +279,26 @@ async def test_hooks_see_retries_and_the_final_error(fake: FakeClarifai) -> None
 
 
 @integrated
+@pytest.mark.parametrize("stream", [False, True])
+async def test_error_info_carries_the_delay_before_the_retry(fake: FakeClarifai, stream: bool) -> None:
+    recorder = Recorder()
+    fake.add_error(503, headers={"retry-after-ms": "20"})
+    fake.add_error(429, headers={"Retry-After": "0"})
+    fake.add_error(500, headers={"retry-after-ms": "1"})
+    async with _client(fake, recorder.hooks(), max_retries=2) as client:
+        with pytest.raises(InternalServerError):
+            if stream:
+                async with client.acompletion(MODEL, MESSAGES, stream=True):
+                    pass
+            else:
+                await client.acompletion(MODEL, MESSAGES)
+    errors = [info for kind, info in recorder.events if kind == "error"]
+    assert [(e.request.attempt, e.will_retry, e.delay) for e in errors] == [
+        (0, True, 0.02), (1, True, 0.0), (2, False, None)]
+    assert fake.request_count == 3
+
+
+@integrated
 async def test_hooks_see_a_stream_end_with_its_usage(fake: FakeClarifai) -> None:
     recorder = Recorder()
     fake.add_text("one two three", usage={"prompt_tokens": 2, "completion_tokens": 3})

@@ -19,7 +19,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 import aclarifai
-from aclarifai import APIConnectionError, AsyncClarifai, InternalServerError
+from aclarifai import APIConnectionError, AsyncClarifai, InternalServerError, LimiterWaitError
 from aclarifai.agent import Agent
 from aclarifai.batch import abatch_completion
 from aclarifai.otel import Telemetry, instrument, uninstrument
@@ -175,6 +175,31 @@ async def test_stream_records_time_to_first_chunk_and_time_per_chunk(
     assert sum(p.count for p in per_chunk) == len(chunks) - 1 > 0
 
 
+async def test_chunk_metrics_off_keeps_time_to_first_chunk_and_drops_time_per_chunk(
+    rec: Recorder, fake: FakeClarifai
+) -> None:
+    usage = {"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13}
+    fake.add_text(ANSWER, usage=usage, chunk_delay=0.002, times=2)
+    for telemetry in (rec.telemetry(chunk_metrics=False),
+                      instrument(rec.tracer_provider, rec.meter_provider, chunk_metrics=False)):
+        assert telemetry.chunk_metrics is False and "chunk_metrics=False" in repr(telemetry)
+        try:
+            async with traced_client(fake, telemetry, max_retries=0) as client:
+                chunks = [chunk async for chunk in client.acompletion(MODEL, question())]
+        finally:
+            uninstrument()
+        assert len(chunks) > 2
+    spans = rec.named("chat")
+    assert len(spans) == 2
+    for span in spans:
+        assert span.attributes is not None and span.attributes["gen_ai.response.time_to_first_chunk"] > 0
+        assert span.attributes["gen_ai.usage.output_tokens"] == 4
+    assert sum(p.count for p in rec.points("gen_ai.client.operation.time_to_first_chunk")) == 2
+    assert sum(p.count for p in rec.points("gen_ai.client.operation.duration")) == 2
+    assert rec.points("gen_ai.client.operation.time_per_output_chunk") == []
+    assert rec.telemetry().chunk_metrics is True  # the conventions' per-chunk metric by default
+
+
 async def test_stream_that_fails_midway_ends_its_span_with_the_error(
     rec: Recorder, fake: FakeClarifai
 ) -> None:
@@ -252,6 +277,54 @@ async def test_stream_closed_early_and_cancelled_calls_end_their_spans(
 
 async def _complete(client: AsyncClarifai) -> None:
     await client.acompletion(MODEL, question(), stream=False)
+
+
+class _HeldLimiter:
+    """A limiter whose next slot is far away: ``acquire`` refuses, or waits until released."""
+
+    def __init__(self, *, refuse: bool) -> None:
+        self.refuse = refuse
+        self.waiting = asyncio.Event()
+
+    async def acquire(self, cost: float = 1.0) -> None:
+        if self.refuse:
+            raise LimiterWaitError("the next slot is 9s away, more than max_wait=1s", status_code=429)
+        self.waiting.set()
+        await asyncio.Event().wait()  # until cancelled
+
+    async def penalize(self, seconds: float) -> None:
+        pass
+
+
+@pytest.mark.parametrize("hooked", [False, True])
+async def test_a_limiter_that_refuses_or_is_cancelled_before_sending_ends_the_span(
+    rec: Recorder, fake: FakeClarifai, hooked: bool
+) -> None:
+    errors: list[aclarifai.ErrorInfo] = []
+    hooks = aclarifai.Hooks(on_error=errors.append) if hooked else None
+    refusing, holding = _HeldLimiter(refuse=True), _HeldLimiter(refuse=False)
+    async with traced_client(fake, rec.telemetry(), limiter=refusing, hooks=hooks) as client:
+        for stream in (False, True):
+            with pytest.raises(LimiterWaitError):
+                await client.acompletion(MODEL, question(), stream=stream)
+        client.limiter = holding
+        task = asyncio.create_task(_complete(client))
+        await asyncio.wait_for(holding.waiting.wait(), BOUND)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert fake.request_count == 0
+    refused_plain, refused_stream, cancelled = rec.named("chat")  # all ended: none left open
+    for span in (refused_plain, refused_stream):
+        assert span.attributes is not None and span.attributes["error.type"] == "LimiterWaitError"
+        assert span.status.status_code is StatusCode.ERROR and span.events == ()
+    assert cancelled.attributes is not None and cancelled.attributes["error.type"] == "cancelled"
+    durations = rec.points("gen_ai.client.operation.duration")
+    assert sorted(str(p.attributes["error.type"]) for p in durations) == [
+        "LimiterWaitError", "cancelled"]
+    assert sum(p.count for p in durations) == 3
+    if hooked:  # the hooks hear the refusal as the final error of the call, both ways
+        assert [(type(e.error), e.will_retry) for e in errors] == [(LimiterWaitError, False)] * 2
 
 
 # -- agents -----------------------------------------------------------------------------------
