@@ -110,13 +110,14 @@ async def _run_lines(
     progress: _Progress,
 ) -> _Tally:
     tally = _Tally()
-    limiter = _as_limiter(args.rate_limit)
+    # The client's limiter: every attempt waits on it, retries included (not only each line).
     async with AsyncClarifai(
-        api_key=args.api_key, base_url=args.base_url, max_retries=args.max_retries
+        api_key=args.api_key, base_url=args.base_url, max_retries=args.max_retries,
+        limiter=_as_limiter(args.rate_limit),
     ) as client:
 
         async def job(position: int, line: Line) -> BatchItem:
-            return await run_line(client, line, args.model, limiter)
+            return await run_line(client, line, args.model, None)
 
         rows = pump(
             pending, job, concurrency=args.concurrency, window=2 * args.concurrency

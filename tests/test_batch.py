@@ -460,3 +460,28 @@ async def test_the_other_commands_still_work(env: FakeClarifai) -> None:
     assert await asyncio.to_thread(main, chat) == 0
     assert env.last_request.json["messages"] == [{"role": "user", "content": "Hi there"}]
     assert env.last_request.json["temperature"] == 0.5
+
+
+async def test_cli_rate_limit_holds_every_attempt_retries_included(
+    env: FakeClarifai, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aclarifai import RateLimiter, _cli_batch
+
+    class Counting(RateLimiter):
+        acquired = 0
+
+        async def acquire(self, cost: float = 1.0) -> None:
+            Counting.acquired += 1
+            await super().acquire(cost)
+
+    monkeypatch.setattr(_cli_batch, "_as_limiter", lambda rate: None if rate is None else Counting(rate))
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_jsonl(source, questions(2))
+    env.add_error(503)  # one attempt fails and is retried: three attempts for two lines
+    code = await run_cli(
+        env, str(source), str(out), "--model", MODEL, "--concurrency", "1", "--rate-limit", "1000",
+        "--max-retries", "1",
+    )
+    assert code == 0
+    assert len(env.requests) == 3
+    assert Counting.acquired == 3
