@@ -22,6 +22,7 @@ from ._native_parts import method_input, return_string
 from ._native_status import message_error, outputs_of, response_error
 from ._native_stream import JSONStreamParser
 from ._native_target import ModelRef, Target
+from ._request_id import request_id_of
 from .errors import APIResponseValidationError, APIStatusError
 from .native import native_request
 from .sse import ServerSentEvent
@@ -70,7 +71,7 @@ def prepare_native(
 
 def chat_text(body: Any, headers: Mapping[str, str], status: int = 200) -> str:
     """The string ``openai_transport`` returned, or the typed error the answer carries."""
-    request_id = headers.get("x-request-id")
+    request_id = request_id_of(headers)
     error = response_error(body, status, request_id, headers)
     if error is not None:
         raise error
@@ -88,7 +89,7 @@ async def native_complete(client: AsyncClarifai, request: _Request) -> ChatCompl
     """Send a non-stream native chat (with the client's retries) and return its completion."""
     body, headers = await client._request_json(request)
     text = chat_text(body, headers)
-    request_id = headers.get("x-request-id")
+    request_id = request_id_of(headers)
     try:
         completion = orjson.loads(text)
     except orjson.JSONDecodeError:
@@ -167,7 +168,7 @@ class NativeCompletionStream(CompletionStream):
         self._on_read = observer.read_hook() if observer is not None else None
         self._status = response.status
         self.response_headers = response.headers
-        self.request_id = response.headers.get("x-request-id")
+        self.request_id = request_id_of(response.headers)
         decoder = self._decoder
         if isinstance(decoder, ChunkDecoder):
             decoder.request_id, decoder.headers = self.request_id, response.headers

@@ -29,6 +29,7 @@ from ._native_signatures import MethodSignature, ModelField, parse_signatures
 from ._native_status import message_error, outputs_of, response_error
 from ._native_stream import JSONStreamParser
 from ._native_target import ModelRef, Target, api_root, target_of
+from ._request_id import request_id_of
 from .errors import APIConnectionError, APIError, APIResponseValidationError, APITimeoutError
 
 if TYPE_CHECKING:
@@ -202,7 +203,7 @@ async def _signatures_from_model(client: AsyncClarifai, ref: ModelRef) -> Any:
     except orjson.JSONDecodeError:
         raise APIResponseValidationError(
             f"the model's signatures are not JSON: {excerpt(text)}",
-            request_id=headers.get("x-request-id"),
+            request_id=request_id_of(headers),
         ) from None
 
 
@@ -264,14 +265,14 @@ async def predict(
         retry=native_retry,
     )
     answer, headers = await client._request_json(request)
-    error = response_error(answer, 200, headers.get("x-request-id"), headers)
+    error = response_error(answer, 200, request_id_of(headers), headers)
     if error is not None:
         raise error
     outputs = outputs_of(answer)
     if not outputs:
         raise APIResponseValidationError(
             f"the answer has no outputs: {excerpt(orjson.dumps(answer))}",
-            request_id=headers.get("x-request-id"), body=answer,
+            request_id=request_id_of(headers), body=answer,
         )
     return decode_return(outputs[0], signature.output)
 
@@ -405,7 +406,7 @@ class GenerateStream:
         if self._observer is not None:
             await self._observer.attempt(self._attempt)
         self._response = await self._client._send(request)
-        self.request_id = self._response.headers.get("x-request-id")
+        self.request_id = request_id_of(self._response.headers)
 
     async def _read_once(self) -> None:
         response = self._response
