@@ -14,6 +14,7 @@ but it hides frozen objects from ``gc.get_referrers()``, which hypothesis relies
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import inspect
 import logging
@@ -25,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from aclarifai import AsyncClarifai
+from aclarifai import AsyncClarifai, _retry
 from aclarifai.testing import FakeClarifai
 from tests.redis_server import RedisProcess
 
@@ -130,3 +131,16 @@ def redis_process() -> Iterator[RedisProcess]:
 def redis_url(redis_process: RedisProcess) -> str:
     """The URL of a real, freshly started ``redis-server`` (``redis://127.0.0.1:PORT/0``)."""
     return redis_process.url
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Retry waits requested by the client, in order; no real sleeping (each yields once)."""
+    delays: list[float] = []
+
+    async def record(delay: float) -> None:
+        delays.append(delay)
+        await asyncio.sleep(0)
+
+    monkeypatch.setattr(_retry, "sleep", record)
+    return delays

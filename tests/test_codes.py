@@ -7,7 +7,6 @@ code in a 5xx answer, a 400 answer, a 200 answer and a stream's first event.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from pathlib import Path
 from typing import Any
@@ -49,17 +48,6 @@ def test_the_page_and_the_code_table_agree() -> None:
     assert {row[0] for row in DOCUMENTED if row[3] == "no"} == NEVER_RETRY_CODES
     assert 21353 in NEVER_RETRY_CODES  # documented as never retried: it was retried on a 5xx
 
-
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    delays: list[float] = []
-
-    async def record(delay: float) -> None:
-        delays.append(delay)
-        await asyncio.sleep(0)
-
-    monkeypatch.setattr(_retry, "sleep", record)
-    return delays
 
 
 async def failure(client: AsyncClarifai, *, stream: bool = False) -> APIError:

@@ -54,18 +54,6 @@ CHAT_PATH = "/v2/ext/openai/v1/chat/completions"
 DOCS = Path(__file__).parent.parent / "docs"
 
 
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Retry waits requested by the client, in order; no real sleeping."""
-    delays: list[float] = []
-
-    async def record(delay: float) -> None:
-        delays.append(delay)
-        await asyncio.sleep(0)
-
-    monkeypatch.setattr(_retry, "sleep", record)
-    return delays
-
 
 def make_client(fake: FakeClarifai, **options: Any) -> AsyncClarifai:
     return AsyncClarifai(api_key=fake.api_key, base_url=fake.base_url, **options)

@@ -32,7 +32,6 @@ from aclarifai import (
     StreamTimeoutError,
     StreamValidationError,
     Timeout,
-    _retry,
     events,
 )
 from aclarifai.agent import RunFinished
@@ -43,18 +42,6 @@ from .conftest import MODEL
 MESSAGES = [{"role": "user", "content": "hi"}]
 USAGE = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
 
-
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Retry waits requested by the client, in order; no real sleeping."""
-    delays: list[float] = []
-
-    async def record(delay: float) -> None:
-        delays.append(delay)
-        await asyncio.sleep(0)
-
-    monkeypatch.setattr(_retry, "sleep", record)
-    return delays
 
 
 def make_client(fake: FakeClarifai, **options: Any) -> AsyncClarifai:
